@@ -1,0 +1,14 @@
+//! Tributary broker: a Kafka-wire-compatible broker.
+//!
+//! Request path: `server` accepts, `connection` frames, `protocol` decodes,
+//! `handlers` serve from `broker` state whose partitions live in `storage`.
+
+pub mod broker;
+pub mod config;
+pub mod connection;
+pub mod handlers;
+pub mod partition;
+pub mod protocol;
+pub mod server;
+pub mod storage;
+pub mod topic_config;

@@ -1,0 +1,506 @@
+//! A partition's log: sealed segments plus one active segment, the log start
+//! offset, the idempotent-producer state and the leader-epoch cache.
+//!
+//! What is on disk: segment files (`.log`, and `.index`/`.timeindex` once
+//! sealed) and `log-start-offset` (written with fsync when DeleteRecords moves
+//! it). Producer state and the leader-epoch cache are derived: `open` rebuilds
+//! them from batch headers, so they can never disagree with the data.
+
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+
+use super::batch::{self, BatchError, BatchHeader};
+use super::producer_state::{ProducerStateManager, SeqCheck};
+use super::segment::{ActiveSegment, SealedSegment, Segment};
+use crate::topic_config::LogConfig;
+
+const LOG_START_FILE: &str = "log-start-offset";
+
+/// Why an append was refused; each maps to one Kafka error code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("corrupt record batch: {0}")]
+    Corrupt(#[from] BatchError),
+    #[error("produce requests v3+ must carry exactly one record batch per partition")]
+    NotOneBatch,
+    #[error("batch of {size} bytes exceeds max.message.bytes {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("timestamp {0} is out of the allowed range")]
+    InvalidTimestamp(i64),
+    #[error("producer epoch is stale (fenced)")]
+    FencedEpoch,
+    #[error("out of order sequence number: expected {expected}, got {got}")]
+    OutOfOrder { expected: i32, got: i32 },
+    #[error("duplicate sequence number")]
+    DuplicateSequence,
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker time stamped into the batch for LogAppendTime topics, else -1.
+    pub log_append_time: i64,
+    /// True when this was a retry of a batch already in the log.
+    pub duplicate: bool,
+}
+
+/// What `open` found and repaired.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Recovery {
+    pub segments: usize,
+    pub truncated_bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    config: LogConfig,
+    sealed: Vec<SealedSegment>,
+    active: ActiveSegment,
+    log_start_offset: i64,
+    producers: ProducerStateManager,
+    /// (leader epoch, first offset written in that epoch), ascending.
+    epochs: Vec<(i32, i64)>,
+    last_flush_ms: i64,
+}
+
+fn segment_bases(dir: &Path) -> std::io::Result<Vec<i64>> {
+    let mut bases: Vec<i64> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_suffix(".log").and_then(|b| b.parse::<i64>().ok())
+        })
+        .collect();
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, recovering the active segment.
+    pub fn open(dir: &Path, config: LogConfig, now_ms: i64) -> std::io::Result<(Log, Recovery)> {
+        std::fs::create_dir_all(dir)?;
+        let bases = segment_bases(dir)?;
+        let mut sealed = Vec::new();
+        let mut producers = ProducerStateManager::default();
+        let mut epochs: Vec<(i32, i64)> = Vec::new();
+        let mut apply = |h: &BatchHeader, producers: &mut ProducerStateManager| {
+            producers.record(h);
+            if epochs.last().is_none_or(|(e, _)| h.partition_leader_epoch > *e) {
+                epochs.push((h.partition_leader_epoch, h.base_offset));
+            }
+        };
+        let mut recovery = Recovery { segments: bases.len(), truncated_bytes: 0 };
+        let active = match bases.split_last() {
+            None => ActiveSegment::create(dir, 0, config.index_interval_bytes, now_ms)?,
+            Some((last, rest)) => {
+                for base in rest {
+                    let (seg, headers) = SealedSegment::open(dir, *base, config.index_interval_bytes)?;
+                    headers.iter().for_each(|h| apply(h, &mut producers));
+                    sealed.push(seg);
+                }
+                let (active, headers, truncated) =
+                    ActiveSegment::recover(dir, *last, config.index_interval_bytes, now_ms)?;
+                if truncated > 0 {
+                    tracing::warn!(dir = %dir.display(), truncated_bytes = truncated, "truncated torn or corrupt log tail");
+                }
+                recovery.truncated_bytes = truncated;
+                headers.iter().for_each(|h| apply(h, &mut producers));
+                active
+            }
+        };
+        let first_base = sealed.first().map_or(active.seg.base_offset, |s| s.0.base_offset);
+        let stored_start = std::fs::read_to_string(dir.join(LOG_START_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        let mut log = Log {
+            dir: dir.to_path_buf(),
+            config,
+            sealed,
+            active,
+            log_start_offset: first_base.max(stored_start),
+            producers,
+            epochs,
+            last_flush_ms: now_ms,
+        };
+        log.log_start_offset = log.log_start_offset.min(log.log_end_offset());
+        log.producers.truncate_head(log.log_start_offset);
+        Ok((log, recovery))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+    pub fn log_end_offset(&self) -> i64 {
+        self.active.seg.next_offset()
+    }
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+    pub fn producers(&self) -> &ProducerStateManager {
+        &self.producers
+    }
+    pub fn size_bytes(&self) -> u64 {
+        self.sealed.iter().map(|s| s.0.size()).sum::<u64>() + self.active.seg.size()
+    }
+    pub fn segment_count(&self) -> usize {
+        self.sealed.len() + 1
+    }
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.last().map(|(e, _)| *e)
+    }
+
+    /// Validates and appends one produced record set (exactly one batch, as
+    /// produce v3+ requires). Offsets and the leader epoch are stamped into the
+    /// batch header; the records are stored as received.
+    pub fn append(&mut self, records: &Bytes, leader_epoch: i32, now_ms: i64) -> Result<AppendInfo, AppendError> {
+        let batches = batch::split_and_validate(records)?;
+        if batches.len() != 1 {
+            return Err(AppendError::NotOneBatch);
+        }
+        let (h, bytes) = &batches[0];
+        if h.size > self.config.max_message_bytes {
+            return Err(AppendError::TooLarge { size: h.size, max: self.config.max_message_bytes });
+        }
+        match self.producers.check(h) {
+            SeqCheck::Append => {}
+            SeqCheck::Duplicate(m) => {
+                return Ok(AppendInfo {
+                    base_offset: m.first_offset(),
+                    last_offset: m.last_offset,
+                    log_append_time: -1,
+                    duplicate: true,
+                })
+            }
+            SeqCheck::OldDuplicate => return Err(AppendError::DuplicateSequence),
+            SeqCheck::FencedEpoch => return Err(AppendError::FencedEpoch),
+            SeqCheck::OutOfOrder { expected, got } => return Err(AppendError::OutOfOrder { expected, got }),
+        }
+        let mut buf = BytesMut::from(&bytes[..]);
+        let base_offset = self.log_end_offset();
+        batch::patch_offset_and_epoch(&mut buf, base_offset, leader_epoch);
+        let log_append_time = if self.config.log_append_time {
+            batch::patch_log_append_time(&mut buf, now_ms);
+            now_ms
+        } else {
+            -1
+        };
+        let h = BatchHeader::parse(&buf)?;
+        self.append_patched(&h, &buf, now_ms)?;
+        Ok(AppendInfo { base_offset, last_offset: h.last_offset(), log_append_time, duplicate: false })
+    }
+
+    /// Appends a batch whose offsets are already final (the produce path above,
+    /// and later replication and control markers).
+    pub fn append_patched(&mut self, h: &BatchHeader, bytes: &[u8], now_ms: i64) -> std::io::Result<()> {
+        self.maybe_roll(h.size as u64, now_ms)?;
+        self.active.append(h, bytes)?;
+        self.producers.record(h);
+        if self.epochs.last().is_none_or(|(e, _)| h.partition_leader_epoch > *e) {
+            self.epochs.push((h.partition_leader_epoch, h.base_offset));
+        }
+        if self.active.unflushed_messages() >= self.config.flush_messages {
+            self.active.flush()?;
+            self.last_flush_ms = now_ms;
+        }
+        Ok(())
+    }
+
+    fn maybe_roll(&mut self, incoming: u64, now_ms: i64) -> std::io::Result<()> {
+        let seg = &self.active.seg;
+        if seg.is_empty() {
+            return Ok(());
+        }
+        let full = seg.size() + incoming > self.config.segment_bytes;
+        let old = now_ms - seg.created_ms >= self.config.segment_ms;
+        if full || old {
+            self.roll(now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    pub fn roll(&mut self, now_ms: i64) -> std::io::Result<()> {
+        let next = ActiveSegment::create(&self.dir, self.log_end_offset(), self.config.index_interval_bytes, now_ms)?;
+        let old = std::mem::replace(&mut self.active, next);
+        self.sealed.push(old.seal()?);
+        Ok(())
+    }
+
+    /// fsyncs the active segment if `flush.ms` has passed (called periodically).
+    pub fn flush_if_due(&mut self, now_ms: i64, flush_ms: Option<i64>) -> std::io::Result<()> {
+        if let Some(ms) = flush_ms {
+            if now_ms - self.last_flush_ms >= ms {
+                self.active.flush()?;
+                self.last_flush_ms = now_ms;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.active.flush()
+    }
+
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.sealed.iter().map(|s| &s.0).chain(std::iter::once(&self.active.seg))
+    }
+
+    /// Reads whole batches from `offset` up to `max_bytes` (at least one batch
+    /// when `min_one`), never returning a batch at or past `limit_offset`.
+    pub fn read(&self, offset: i64, max_bytes: usize, limit_offset: i64, min_one: bool) -> std::io::Result<Bytes> {
+        let start = self.sealed.partition_point(|s| s.0.base_offset <= offset);
+        let segs: Vec<&Segment> = self.segments().collect();
+        for seg in &segs[start.saturating_sub(1)..] {
+            if seg.next_offset() <= offset {
+                continue;
+            }
+            return seg.read(offset, max_bytes, limit_offset, min_one);
+        }
+        Ok(Bytes::new())
+    }
+
+    /// ListOffsets by timestamp: the first offset whose timestamp is >= `ts`.
+    pub fn offset_for_timestamp(&self, ts: i64) -> std::io::Result<Option<(i64, i64)>> {
+        for seg in self.segments() {
+            if let Some((off, t)) = seg.find_by_timestamp(ts)? {
+                return Ok(Some((off.max(self.log_start_offset), t)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: offset and timestamp of the newest-stamped batch.
+    pub fn max_timestamp_offset(&self) -> std::io::Result<Option<(i64, i64)>> {
+        let mut best: Option<(i64, i64)> = None;
+        for seg in self.segments() {
+            if best.is_some_and(|(_, ts)| seg.max_timestamp() <= ts) {
+                continue;
+            }
+            if let Some((off, ts)) = seg.max_timestamp_offset()? {
+                if best.is_none_or(|(_, b)| ts > b) {
+                    best = Some((off, ts));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// The OffsetForLeaderEpoch answer: (epoch, end offset) as Kafka's
+    /// LeaderEpochFileCache computes it; (-1, -1) when unknown.
+    pub fn end_offset_for_epoch(&self, requested: i32) -> (i32, i64) {
+        if requested < 0 {
+            return (-1, -1);
+        }
+        match self.epochs.last() {
+            None => return (-1, -1),
+            Some((e, _)) if *e == requested => return (requested, self.log_end_offset()),
+            _ => {}
+        }
+        let higher = self.epochs.iter().find(|(e, _)| *e > requested);
+        let floor = self.epochs.iter().rev().find(|(e, _)| *e <= requested);
+        match (floor, higher) {
+            (_, None) => (-1, -1),
+            (None, Some((_, start))) => (requested, *start),
+            (Some((fe, _)), Some((_, start))) => (*fe, *start),
+        }
+    }
+
+    /// DeleteRecords: moves the log start offset forward (never past the end)
+    /// and deletes segments that fall entirely below it. Durable on return.
+    pub fn advance_log_start(&mut self, offset: i64) -> std::io::Result<i64> {
+        let new_start = offset.min(self.log_end_offset());
+        if new_start <= self.log_start_offset {
+            return Ok(self.log_start_offset);
+        }
+        self.log_start_offset = new_start;
+        let tmp = self.dir.join(format!("{LOG_START_FILE}.tmp"));
+        std::fs::write(&tmp, new_start.to_string())?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, self.dir.join(LOG_START_FILE))?;
+        self.delete_segments_below_start();
+        self.producers.truncate_head(new_start);
+        Ok(new_start)
+    }
+
+    fn delete_segments_below_start(&mut self) {
+        while let Some(first) = self.sealed.first() {
+            if first.0.next_offset() <= self.log_start_offset {
+                let seg = self.sealed.remove(0);
+                seg.0.delete_files();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Applies `retention.ms` and `retention.bytes` to sealed segments (the
+    /// active segment is never deleted). Returns how many segments went.
+    pub fn enforce_retention(&mut self, now_ms: i64) -> std::io::Result<usize> {
+        let mut deleted = 0;
+        let mut total = self.size_bytes() as i64;
+        while let Some(first) = self.sealed.first() {
+            let seg = &first.0;
+            let expired = self.config.retention_ms >= 0 && seg.max_timestamp() >= 0 && now_ms - seg.max_timestamp() > self.config.retention_ms;
+            let over = self.config.retention_bytes >= 0 && total - seg.size() as i64 >= self.config.retention_bytes;
+            if !(expired || over) || self.config.compact {
+                break;
+            }
+            total -= seg.size() as i64;
+            let next_start = seg.next_offset();
+            let seg = self.sealed.remove(0);
+            seg.0.delete_files();
+            deleted += 1;
+            if next_start > self.log_start_offset {
+                self.log_start_offset = next_start;
+            }
+        }
+        if deleted > 0 {
+            self.producers.truncate_head(self.log_start_offset);
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes every file of this log (DeleteTopics).
+    pub fn delete(self) -> std::io::Result<()> {
+        let dir = self.dir.clone();
+        drop(self);
+        std::fs::remove_dir_all(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::batch::tests::make_batch;
+
+    fn cfg(segment_bytes: u64) -> LogConfig {
+        LogConfig {
+            segment_bytes,
+            segment_ms: i64::MAX,
+            retention_ms: -1,
+            retention_bytes: -1,
+            max_message_bytes: 1 << 20,
+            index_interval_bytes: 100,
+            log_append_time: false,
+            flush_messages: i64::MAX,
+            compact: false,
+        }
+    }
+
+    #[test]
+    fn append_read_roll_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1000), 0).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..50 {
+            let info = log.append(&make_batch(3, None, 1000 + i), 0, 0).unwrap();
+            assert_eq!(info.base_offset, i * 3);
+            expected.push(info);
+        }
+        assert!(log.segment_count() > 3, "rolled by size");
+        assert_eq!(log.log_end_offset(), 150);
+        // read from the middle of a batch returns that whole batch
+        let data = log.read(31, 1 << 20, 150, true).unwrap();
+        let first = BatchHeader::parse(&data).unwrap();
+        assert_eq!(first.base_offset, 30);
+        // read everything across segments
+        let mut off = 0;
+        let mut count = 0;
+        while off < 150 {
+            let d = log.read(off, 300, 150, true).unwrap();
+            for (_, h) in batch::BatchIter::new(&d, true) {
+                assert_eq!(h.base_offset, off);
+                off = h.next_offset();
+                count += 1;
+            }
+        }
+        assert_eq!(count, 50);
+        // batch 8 holds offsets 24..=26 stamped 1008..=1010: the record, not the batch, is the answer
+        assert_eq!(log.offset_for_timestamp(1010).unwrap().unwrap(), (26, 1010));
+        drop(log);
+        let (log, rec) = Log::open(dir.path(), cfg(1000), 0).unwrap();
+        assert_eq!(rec.truncated_bytes, 0);
+        assert_eq!(log.log_end_offset(), 150);
+        assert_eq!(log.read(0, 1 << 20, 150, true).unwrap().len() > 0, true);
+    }
+
+    #[test]
+    fn torn_tail_is_truncated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        for i in 0..10 {
+            log.append(&make_batch(2, None, i), 0, 0).unwrap();
+        }
+        let path = dir.path().join(format!("{:020}.log", 0));
+        drop(log);
+        let mut data = std::fs::read(&path).unwrap();
+        let full = data.len();
+        data.truncate(full - 7);
+        data.extend_from_slice(&[1, 2, 3]);
+        std::fs::write(&path, &data).unwrap();
+        let (log, rec) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        assert_eq!(log.log_end_offset(), 18, "last batch dropped");
+        assert!(rec.truncated_bytes > 0);
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full - make_batch(2, None, 9).len());
+    }
+
+    #[test]
+    fn idempotent_retry_returns_original_offset_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        let b = make_batch(4, Some((11, 0, 0)), 0);
+        assert_eq!(log.append(&b, 0, 0).unwrap().base_offset, 0);
+        log.append(&make_batch(1, None, 0), 0, 0).unwrap();
+        drop(log);
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        let again = log.append(&b, 0, 0).unwrap();
+        assert!(again.duplicate);
+        assert_eq!((again.base_offset, again.last_offset), (0, 3));
+        assert!(matches!(log.append(&make_batch(1, Some((11, 0, 9)), 0), 0, 0), Err(AppendError::OutOfOrder { .. })));
+        assert_eq!(log.log_end_offset(), 5);
+    }
+
+    #[test]
+    fn delete_records_and_retention_move_log_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(500), 0).unwrap();
+        for i in 0..40 {
+            log.append(&make_batch(2, None, i), 0, 0).unwrap();
+        }
+        assert_eq!(log.advance_log_start(21).unwrap(), 21);
+        drop(log);
+        let (mut log, _) = Log::open(dir.path(), cfg(500), 0).unwrap();
+        assert_eq!(log.log_start_offset(), 21);
+        let mut c = cfg(500);
+        c.retention_bytes = 600;
+        log.set_config(c);
+        let before = log.segment_count();
+        assert!(log.enforce_retention(0).unwrap() > 0);
+        assert!(log.segment_count() < before);
+        assert!(log.log_start_offset() > 21);
+        assert!(log.size_bytes() >= 600 - 500);
+    }
+
+    #[test]
+    fn epoch_cache_answers_like_kafka() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        log.append(&make_batch(2, None, 0), 0, 0).unwrap();
+        log.append(&make_batch(2, None, 0), 2, 0).unwrap();
+        assert_eq!(log.end_offset_for_epoch(2), (2, 4));
+        assert_eq!(log.end_offset_for_epoch(1), (0, 2));
+        assert_eq!(log.end_offset_for_epoch(5), (-1, -1));
+    }
+}
