@@ -85,6 +85,8 @@ async fn produce_all(bootstrap: &str, topic: &str, n: usize, compression: &str) 
 fn consume_partition(bootstrap: &str, topic: &str, partition: i32, count: usize) -> Vec<(i64, Sent)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
+        // librdkafka requires a group id even for assign(); nothing is committed.
+        .set("group.id", "roundtrip-reader")
         .set("enable.auto.commit", "false")
         .set("fetch.max.bytes", "5242880")
         .create()

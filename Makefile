@@ -1,0 +1,62 @@
+# Tributary: a Kafka-wire-compatible broker. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# Steps run in order (`test` = deps, then build, then tests); cargo serializes anyway.
+.NOTPARALLEL:
+
+VENV_PY  := .cache/venv/bin/python
+DATA_DIR ?= ./data
+# Extra arguments for pytest, e.g. `make pytest PYTEST_ARGS='-k kcat -x'`.
+PYTEST_ARGS ?=
+
+section = @printf '\n==== %s ====\n' "$(1)"
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build everything (debug): cargo build --workspace --all-targets
+	$(call section,cargo build)
+	cargo build --workspace --all-targets
+
+# The schema registry and the Connect worker will be started by `run` too:
+# build them in the same cargo command, start them in the background after the
+# broker-build line (with a trap that stops them on exit), and leave the
+# broker in the foreground as the last line.
+.PHONY: run
+run: ## Build (release) and run the broker in the foreground, data in ./data/broker
+	$(call section,cargo build --release)
+	cargo build --release -p tributary-broker
+	@mkdir -p $(DATA_DIR)/broker
+	$(call section,tributary-broker (Ctrl-C to stop))
+	exec target/release/tributary-broker --override log.dirs=$(DATA_DIR)/broker
+
+.PHONY: deps
+deps: ## Install the real clients the acceptance tests use (kcat, Python, Java jars) into .cache/
+	$(call section,test dependencies)
+	bash scripts/install-test-deps.sh
+
+.PHONY: test
+test: deps build ## Everything CI runs: unit/protocol tests, then real clients against the real binary
+	$(call section,cargo test)
+	cargo test --workspace
+	$(call section,pytest: real clients against target/debug/tributary-broker)
+	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
+
+.PHONY: pytest
+pytest: deps ## Only the real-client tests (builds the broker binary first)
+	cargo build -p tributary-broker --bin tributary-broker
+	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
+
+.PHONY: fmt
+fmt: ## Check formatting (cargo fmt --check)
+	cargo fmt --all -- --check
+
+# Warnings are shown but do not fail; `make lint CLIPPY_FLAGS='-D warnings'` to be strict.
+CLIPPY_FLAGS ?=
+.PHONY: lint
+lint: ## Clippy over the whole workspace
+	cargo clippy --workspace --all-targets -- $(CLIPPY_FLAGS)
