@@ -88,6 +88,8 @@ pub struct Broker {
     producer_ids: Mutex<(i64, i64)>,
     /// Woken on every append so long-polling fetches re-check.
     pub data_arrived: tokio::sync::Notify,
+    /// Consumer groups and committed offsets (state in `__consumer_offsets`).
+    pub groups: crate::group::Coordinator,
 }
 
 /// Kafka's legal topic names: 1-249 chars of [a-zA-Z0-9._-], not "." or "..".
@@ -169,7 +171,7 @@ impl Broker {
         tracing::info!(log_dir = %log_dir.display(), topics = topics.len(), cluster_id, "log directory loaded");
         let block_end = md.producer_id_block_end;
         let advertised = config.advertised(None);
-        Ok(Arc::new(Broker {
+        let broker = Arc::new(Broker {
             node_id,
             cluster_id,
             log_dir,
@@ -180,8 +182,11 @@ impl Broker {
             // Start at the persisted block end: ids from a previous run are never reused.
             producer_ids: Mutex::new((block_end, block_end)),
             data_arrived: tokio::sync::Notify::new(),
+            groups: crate::group::Coordinator::new(&config),
             config,
-        }))
+        });
+        broker.groups.start(&broker)?;
+        Ok(broker)
     }
 
     pub fn set_advertised(&self, host: String, port: u16) {

@@ -50,6 +50,11 @@ async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), max: usize) -> Res
 
 /// Turns one frame into the bytes to send back (`None`: send nothing).
 pub async fn process_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes>, ConnError> {
+    process_frame_from(broker, frame, None).await
+}
+
+/// As `process_frame`, knowing the peer address (reported as the client host).
+pub async fn process_frame_from(broker: &Arc<Broker>, frame: Bytes, peer: Option<std::net::IpAddr>) -> Result<Option<Bytes>, ConnError> {
     let prefix = protocol::peek_header(&frame)?;
     let api = ApiKey::try_from(prefix.api_key).map_err(|_| FrameError::UnknownApiKey(prefix.api_key))?;
     let version = prefix.api_version;
@@ -81,7 +86,7 @@ pub async fn process_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<
         correlation_id = prefix.correlation_id,
         client_id = req.header.client_id.as_ref().map(|s| s.as_str()).unwrap_or(""),
     );
-    let resp = dispatch(broker, req).instrument(span).await.map_err(|e| ConnError::Handler(format!("{e:#}")))?;
+    let resp = dispatch(broker, req, peer).instrument(span).await.map_err(|e| ConnError::Handler(format!("{e:#}")))?;
     match resp {
         None => Ok(None),
         Some(body) => Ok(Some(protocol::encode_response(api, version, prefix.correlation_id, &body)?)),
@@ -106,7 +111,7 @@ pub async fn serve(
         };
         let result = match frame {
             Ok(None) => break,
-            Ok(Some(frame)) => process_frame(&broker, frame).await,
+            Ok(Some(frame)) => process_frame_from(&broker, frame, Some(peer.ip())).await,
             Err(e) => Err(e),
         };
         match result {

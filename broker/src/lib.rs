@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod config;
 pub mod connection;
+pub mod group;
 pub mod handlers;
 pub mod partition;
 pub mod protocol;

@@ -63,6 +63,20 @@ impl Server {
                 }
             })
         };
+        // The group coordinator's clock: rebalance deadlines and session expiry.
+        let group_clock = {
+            let broker = broker.clone();
+            let mut shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => broker.groups.tick(&broker),
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            })
+        };
         let mut conns = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
@@ -86,6 +100,7 @@ impl Server {
             conns.abort_all();
         }
         let _ = housekeeping.await;
+        let _ = group_clock.await;
         let b = broker.clone();
         tokio::task::spawn_blocking(move || b.flush_all()).await?;
         tracing::info!("shutdown complete");

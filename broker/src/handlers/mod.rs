@@ -9,6 +9,7 @@ mod admin;
 mod api_versions;
 mod configs;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -44,6 +45,19 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 2),
     (ApiKey::DescribeTopicPartitions, 0, 0),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 6),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The first version the crate (and so this broker) can decode for `api`.
@@ -68,14 +82,17 @@ pub struct Ctx {
     pub broker: Arc<Broker>,
     pub version: i16,
     pub client_id: String,
+    /// The peer as Kafka reports it in group descriptions: "/127.0.0.1".
+    pub client_host: String,
 }
 
 /// Runs one decoded request. `Ok(None)` means no response is sent (acks=0).
-pub async fn dispatch(broker: &Arc<Broker>, req: Request) -> anyhow::Result<Option<ResponseKind>> {
+pub async fn dispatch(broker: &Arc<Broker>, req: Request, peer: Option<std::net::IpAddr>) -> anyhow::Result<Option<ResponseKind>> {
     let ctx = Ctx {
         broker: broker.clone(),
         version: req.version,
         client_id: req.header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        client_host: peer.map(|p| format!("/{p}")).unwrap_or_else(|| "/127.0.0.1".to_string()),
     };
     let resp = match req.body {
         RequestKind::ApiVersions(r) => Some(ResponseKind::ApiVersions(api_versions::handle(&ctx, r))),
@@ -99,6 +116,23 @@ pub async fn dispatch(broker: &Arc<Broker>, req: Request) -> anyhow::Result<Opti
         RequestKind::AlterConfigs(r) => Some(ResponseKind::AlterConfigs(configs::alter(&ctx, r))),
         RequestKind::IncrementalAlterConfigs(r) => {
             Some(ResponseKind::IncrementalAlterConfigs(configs::incremental_alter(&ctx, r)))
+        }
+        RequestKind::FindCoordinator(r) => Some(ResponseKind::FindCoordinator(groups::find_coordinator(&ctx, r))),
+        RequestKind::JoinGroup(r) => Some(ResponseKind::JoinGroup(groups::join_group(&ctx, r).await)),
+        RequestKind::SyncGroup(r) => Some(ResponseKind::SyncGroup(groups::sync_group(&ctx, r).await)),
+        RequestKind::Heartbeat(r) => Some(ResponseKind::Heartbeat(groups::heartbeat(&ctx, r))),
+        RequestKind::LeaveGroup(r) => Some(ResponseKind::LeaveGroup(groups::leave_group(&ctx, r))),
+        RequestKind::DescribeGroups(r) => Some(ResponseKind::DescribeGroups(groups::describe_groups(&ctx, r))),
+        RequestKind::ListGroups(r) => Some(ResponseKind::ListGroups(groups::list_groups(&ctx, r))),
+        RequestKind::DeleteGroups(r) => Some(ResponseKind::DeleteGroups(groups::delete_groups(&ctx, r))),
+        RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(groups::offset_commit(&ctx, r))),
+        RequestKind::OffsetFetch(r) => Some(ResponseKind::OffsetFetch(groups::offset_fetch(&ctx, r))),
+        RequestKind::OffsetDelete(r) => Some(ResponseKind::OffsetDelete(groups::offset_delete(&ctx, r))),
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            Some(ResponseKind::ConsumerGroupHeartbeat(groups::consumer_group_heartbeat(&ctx, r)))
+        }
+        RequestKind::ConsumerGroupDescribe(r) => {
+            Some(ResponseKind::ConsumerGroupDescribe(groups::consumer_group_describe(&ctx, r)))
         }
         other => anyhow::bail!("no handler for {other:?}"),
     };
