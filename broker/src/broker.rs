@@ -90,6 +90,8 @@ pub struct Broker {
     pub data_arrived: tokio::sync::Notify,
     /// Consumer groups and committed offsets (state in `__consumer_offsets`).
     pub groups: crate::group::Coordinator,
+    /// Transactions (state in `__transaction_state`).
+    pub txns: crate::txn::TxnCoordinator,
 }
 
 /// Kafka's legal topic names: 1-249 chars of [a-zA-Z0-9._-], not "." or "..".
@@ -183,9 +185,11 @@ impl Broker {
             producer_ids: Mutex::new((block_end, block_end)),
             data_arrived: tokio::sync::Notify::new(),
             groups: crate::group::Coordinator::new(&config),
+            txns: crate::txn::TxnCoordinator::new(&config),
             config,
         });
         broker.groups.start(&broker)?;
+        broker.txns.start(&broker)?;
         Ok(broker)
     }
 

@@ -13,3 +13,4 @@ pub mod protocol;
 pub mod server;
 pub mod storage;
 pub mod topic_config;
+pub mod txn;

@@ -22,9 +22,13 @@ pub struct PartitionState {
 }
 
 impl PartitionState {
-    /// Last stable offset: no transactions yet, so it equals the high watermark.
+    /// Last stable offset: the high watermark, held back by the first offset
+    /// of any still-open transaction.
     pub fn last_stable_offset(&self) -> i64 {
-        self.high_watermark
+        match self.log.first_unstable_offset() {
+            Some(first) => first.min(self.high_watermark),
+            None => self.high_watermark,
+        }
     }
 
     /// Advances the high watermark to the minimum log end offset of the ISR
@@ -52,6 +56,15 @@ impl Partition {
             index,
             state: Mutex::new(PartitionState { log, high_watermark: hw, leader_epoch }),
         }))
+    }
+
+    /// Writes a commit or abort marker for a producer's transaction.
+    pub fn write_marker(&self, producer_id: i64, producer_epoch: i16, commit: bool, now_ms: i64) -> std::io::Result<i64> {
+        let mut st = self.state.lock();
+        let epoch = st.leader_epoch;
+        let off = st.log.append_marker(producer_id, producer_epoch, commit, epoch, now_ms)?;
+        st.maybe_advance_high_watermark();
+        Ok(off)
     }
 
     /// Appends a produced record set as leader.

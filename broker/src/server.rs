@@ -71,7 +71,10 @@ impl Server {
                 let mut tick = tokio::time::interval(Duration::from_millis(100));
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => broker.groups.tick(&broker),
+                        _ = tick.tick() => {
+                            broker.groups.tick(&broker);
+                            broker.txns.tick(&broker);
+                        }
                         _ = shutdown.changed() => break,
                     }
                 }

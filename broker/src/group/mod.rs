@@ -31,7 +31,17 @@ struct State {
     classic: HashMap<String, ClassicGroup>,
     consumer: HashMap<String, ConsumerGroup>,
     offsets: HashMap<String, BTreeMap<(String, i32), OffsetValue>>,
+    /// Offsets committed inside open transactions: producer id -> group -> offsets.
+    /// They become visible when the transaction commits (TxnOffsetCommit).
+    pending_txn: HashMap<i64, HashMap<String, BTreeMap<(String, i32), OffsetValue>>>,
     last_offset_expiry: i64,
+}
+
+/// Which producer a record belongs to, for transactional offset commits.
+#[derive(Debug, Clone, Copy)]
+struct TxnTag {
+    producer_id: i64,
+    producer_epoch: i16,
 }
 
 /// One group as ListGroups / DescribeGroups see it.
@@ -52,17 +62,17 @@ pub struct Coordinator {
     pub consumer_heartbeat_interval_ms: i32,
 }
 
-fn encode_records(entries: &[(Bytes, Option<Bytes>)], now: i64) -> Bytes {
+fn encode_records(entries: &[(Bytes, Option<Bytes>)], now: i64, txn: Option<TxnTag>) -> Bytes {
     let records: Vec<Record> = entries
         .iter()
         .enumerate()
         .map(|(i, (k, v))| Record {
-            transactional: false,
+            transactional: txn.is_some(),
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: txn.map_or(-1, |t| t.producer_id),
+            producer_epoch: txn.map_or(-1, |t| t.producer_epoch),
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             sequence: i as i32 - 1,
@@ -122,8 +132,16 @@ impl Coordinator {
                     let Ok(set) = RecordBatchDecoder::decode(&mut buf) else { break };
                     for r in set.records {
                         next = next.max(r.offset + 1);
-                        if let Some(k) = r.key {
-                            Self::apply(&mut st, k, r.value, now);
+                        if r.control {
+                            // A transaction marker: commit or drop what that producer staged here.
+                            let commit = r.key.as_ref().is_some_and(|k| k.len() >= 4 && k[3] == 1);
+                            Self::finish_pending(&mut st, r.producer_id, commit, |g| records::partition_for(g, self.offsets_partitions) == p.index);
+                        } else if let Some(k) = r.key {
+                            if r.transactional {
+                                Self::stage(&mut st, r.producer_id, k, r.value);
+                            } else {
+                                Self::apply(&mut st, k, r.value, now);
+                            }
                             loaded += 1;
                         }
                     }
@@ -165,15 +183,42 @@ impl Coordinator {
         }
     }
 
+    /// A transactional offset record read back from the log: staged under its producer.
+    fn stage(st: &mut State, producer_id: i64, key: Bytes, value: Option<Bytes>) {
+        if let (Ok(Some(RecordKey::Offset { group, topic, partition })), Some(Ok(v))) = (RecordKey::decode(key), value.map(OffsetValue::decode)) {
+            st.pending_txn.entry(producer_id).or_default().entry(group).or_default().insert((topic, partition), v);
+        }
+    }
+
+    /// Applies (commit) or drops (abort) a producer's staged offsets for the groups `which` selects.
+    fn finish_pending(st: &mut State, producer_id: i64, commit: bool, which: impl Fn(&str) -> bool) {
+        let Some(groups) = st.pending_txn.get_mut(&producer_id) else { return };
+        let done: Vec<String> = groups.keys().filter(|g| which(g)).cloned().collect();
+        for g in done {
+            if let Some(offsets) = groups.remove(&g) {
+                if commit {
+                    st.offsets.entry(g).or_default().extend(offsets);
+                }
+            }
+        }
+        if st.pending_txn.get(&producer_id).is_some_and(|m| m.is_empty()) {
+            st.pending_txn.remove(&producer_id);
+        }
+    }
+
     /// Appends records for `group` to its `__consumer_offsets` partition.
     fn persist(&self, broker: &Broker, group: &str, entries: Vec<(Bytes, Option<Bytes>)>) -> Result<(), ResponseError> {
+        self.persist_as(broker, group, entries, None)
+    }
+
+    fn persist_as(&self, broker: &Broker, group: &str, entries: Vec<(Bytes, Option<Bytes>)>, txn: Option<TxnTag>) -> Result<(), ResponseError> {
         if entries.is_empty() {
             return Ok(());
         }
         let p = records::partition_for(group, self.offsets_partitions);
         let part = broker.partition(OFFSETS_TOPIC, p).ok_or(ResponseError::CoordinatorNotAvailable)?;
         let now = now_ms();
-        part.append(&encode_records(&entries, now), now).map(|_| ()).map_err(|e| {
+        part.append(&encode_records(&entries, now, txn), now).map(|_| ()).map_err(|e| {
             tracing::error!(group, error = %e, "cannot write to {OFFSETS_TOPIC}");
             ResponseError::CoordinatorNotAvailable
         })
@@ -438,6 +483,88 @@ impl Coordinator {
             }
         }
         results
+    }
+
+    /// TxnOffsetCommit: validates like OffsetCommit (membership is checked
+    /// when the client sends its generation), then writes the offsets as part
+    /// of the producer's transaction; they become visible on commit.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub fn txn_commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
+    ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
+        let now = now_ms();
+        let mut st = self.state.lock();
+        let verdict = if generation < 0 && member_id.is_empty() {
+            None
+        } else {
+            self.validate_commit(&st, group_id, generation, member_id, instance_id)
+        };
+        let mut results = Vec::new();
+        let mut recs = Vec::new();
+        let mut staged = Vec::new();
+        for (topic, parts) in topics {
+            let known = broker.topic(&topic);
+            let mut tr = Vec::new();
+            for (p, offset, epoch, metadata) in parts {
+                let err = if verdict.is_some() {
+                    verdict
+                } else if metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
+                    Some(ResponseError::OffsetMetadataTooLarge)
+                } else if !known.as_ref().is_some_and(|t| p >= 0 && (p as usize) < t.partitions.len()) {
+                    Some(ResponseError::UnknownTopicOrPartition)
+                } else {
+                    let v = OffsetValue { offset, leader_epoch: epoch, metadata: metadata.unwrap_or_default(), commit_timestamp: now };
+                    recs.push((RecordKey::Offset { group: group_id.to_string(), topic: topic.clone(), partition: p }.encode(), Some(v.encode())));
+                    staged.push(((topic.clone(), p), v));
+                    None
+                };
+                tr.push((p, err));
+            }
+            results.push((topic, tr));
+        }
+        if !recs.is_empty() {
+            if let Err(e) = self.persist_as(broker, group_id, recs, Some(TxnTag { producer_id, producer_epoch })) {
+                for (_, parts) in results.iter_mut() {
+                    for (_, err) in parts.iter_mut() {
+                        if err.is_none() {
+                            *err = Some(e);
+                        }
+                    }
+                }
+                return results;
+            }
+            let g = st.pending_txn.entry(producer_id).or_default().entry(group_id.to_string()).or_default();
+            g.extend(staged);
+        }
+        results
+    }
+
+    /// Ends a producer's transaction on the offsets side: writes the marker to
+    /// each involved `__consumer_offsets` partition (as AddOffsetsToTxn added
+    /// them), then applies or drops the offsets staged there.
+    pub fn complete_txn(&self, broker: &Broker, producer_id: i64, producer_epoch: i16, commit: bool, partitions: &std::collections::BTreeSet<i32>) -> std::io::Result<()> {
+        let now = now_ms();
+        for p in partitions {
+            if let Some(part) = broker.partition(OFFSETS_TOPIC, *p) {
+                part.write_marker(producer_id, producer_epoch, commit, now)?;
+            }
+        }
+        let mut st = self.state.lock();
+        Self::finish_pending(&mut st, producer_id, commit, |g| partitions.contains(&records::partition_for(g, self.offsets_partitions)));
+        Ok(())
+    }
+
+    /// The `__consumer_offsets` partition coordinating `group`.
+    pub fn partition_for(&self, group: &str) -> i32 {
+        records::partition_for(group, self.offsets_partitions)
     }
 
     /// OffsetFetch: `None` topics means every committed offset of the group.

@@ -79,7 +79,7 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
             if ctx.version >= 5 {
                 p.log_start_offset = log_start;
             }
-            p.aborted_transactions = (req.isolation_level == READ_COMMITTED).then(Vec::new);
+            p.aborted_transactions = None;
             if fp.fetch_offset < log_start || fp.fetch_offset > st.log.log_end_offset() {
                 any_error = true;
                 p.error_code = ResponseError::OffsetOutOfRange.code();
@@ -99,6 +99,21 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                     Bytes::new()
                 }
             };
+            if req.isolation_level == READ_COMMITTED {
+                // Clients drop records of these producers from first_offset until the abort marker.
+                p.aborted_transactions = Some(
+                    st.log
+                        .aborted_between(fp.fetch_offset, lso)
+                        .into_iter()
+                        .map(|a| {
+                            let mut t = kafka_protocol::messages::fetch_response::AbortedTransaction::default();
+                            t.producer_id = kafka_protocol::messages::ProducerId(a.producer_id);
+                            t.first_offset = a.first_offset;
+                            t
+                        })
+                        .collect(),
+                );
+            }
             total += data.len();
             remaining = remaining.saturating_sub(data.len());
             p.records = Some(data);

@@ -14,6 +14,7 @@ mod list_offsets;
 mod metadata;
 mod produce;
 mod producer_id;
+mod txn;
 
 use std::sync::Arc;
 
@@ -58,6 +59,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    (ApiKey::EndTxn, 0, 5),
+    (ApiKey::TxnOffsetCommit, 0, 5),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 2),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 /// The first version the crate (and so this broker) can decode for `api`.
@@ -134,6 +142,13 @@ pub async fn dispatch(broker: &Arc<Broker>, req: Request, peer: Option<std::net:
         RequestKind::ConsumerGroupDescribe(r) => {
             Some(ResponseKind::ConsumerGroupDescribe(groups::consumer_group_describe(&ctx, r)))
         }
+        RequestKind::AddPartitionsToTxn(r) => Some(ResponseKind::AddPartitionsToTxn(txn::add_partitions(&ctx, r))),
+        RequestKind::AddOffsetsToTxn(r) => Some(ResponseKind::AddOffsetsToTxn(txn::add_offsets(&ctx, r))),
+        RequestKind::EndTxn(r) => Some(ResponseKind::EndTxn(txn::end_txn(&ctx, r))),
+        RequestKind::TxnOffsetCommit(r) => Some(ResponseKind::TxnOffsetCommit(txn::txn_offset_commit(&ctx, r))),
+        RequestKind::DescribeTransactions(r) => Some(ResponseKind::DescribeTransactions(txn::describe_transactions(&ctx, r))),
+        RequestKind::ListTransactions(r) => Some(ResponseKind::ListTransactions(txn::list_transactions(&ctx, r))),
+        RequestKind::DescribeProducers(r) => Some(ResponseKind::DescribeProducers(txn::describe_producers(&ctx, r))),
         other => anyhow::bail!("no handler for {other:?}"),
     };
     Ok(resp)

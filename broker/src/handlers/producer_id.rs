@@ -1,5 +1,5 @@
-//! InitProducerId for idempotent producers. Transactional ids belong to the
-//! transaction coordinator (a later issue) and are refused until it exists.
+//! InitProducerId: idempotent producers get a fresh id here; transactional
+//! ids go to the transaction coordinator (epoch bump and fencing).
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
@@ -10,9 +10,15 @@ pub fn handle(ctx: &Ctx, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let mut r = InitProducerIdResponse::default();
     r.producer_id = ProducerId(-1);
     r.producer_epoch = -1;
-    if req.transactional_id.as_ref().is_some_and(|t| !t.0.is_empty()) {
-        tracing::warn!(client_id = %ctx.client_id, "transactional producers are not supported yet");
-        r.error_code = ResponseError::CoordinatorNotAvailable.code();
+    if let Some(txn_id) = req.transactional_id.as_ref().filter(|t| !t.0.is_empty()) {
+        let (pid, epoch) = if ctx.version >= 3 { (req.producer_id.0, req.producer_epoch) } else { (-1, -1) };
+        match ctx.broker.txns.init_producer_id(&ctx.broker, txn_id.0.as_str(), req.transaction_timeout_ms, pid, epoch) {
+            Ok((pid, epoch)) => {
+                r.producer_id = ProducerId(pid);
+                r.producer_epoch = epoch;
+            }
+            Err(e) => r.error_code = e.code(),
+        }
         return r;
     }
     // KIP-360: a producer that knows its id asks for an epoch bump to reset

@@ -192,6 +192,79 @@ pub fn patch_log_append_time(batch: &mut BytesMut, now_ms: i64) {
     batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// What a control batch marks (the first record's key: version, type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlType {
+    Abort,
+    Commit,
+    /// Another control record type (e.g. KRaft's); not a transaction marker.
+    Other,
+}
+
+fn read_varint(b: &[u8], pos: &mut usize) -> Option<i64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        value |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            // zig-zag decode
+            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+    }
+    None
+}
+
+/// Reads the marker type from a control batch's records (the bytes after
+/// the 61-byte header). Control batches are never compressed.
+pub fn control_type(records: &[u8]) -> Option<ControlType> {
+    let mut pos = 0;
+    let _len = read_varint(records, &mut pos)?;
+    pos += 1; // attributes
+    let _ts = read_varint(records, &mut pos)?;
+    let _off = read_varint(records, &mut pos)?;
+    let key_len = read_varint(records, &mut pos)?;
+    if key_len < 4 {
+        return Some(ControlType::Other);
+    }
+    let key = records.get(pos..pos + 4)?;
+    Some(match i16::from_be_bytes([key[2], key[3]]) {
+        0 => ControlType::Abort,
+        1 => ControlType::Commit,
+        _ => ControlType::Other,
+    })
+}
+
+/// Encodes a transaction marker (end transaction) control batch, offsets unassigned.
+pub fn control_batch(producer_id: i64, producer_epoch: i16, commit: bool, coordinator_epoch: i32, now_ms: i64) -> Bytes {
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let mut key = BytesMut::with_capacity(4);
+    key.extend_from_slice(&0i16.to_be_bytes());
+    key.extend_from_slice(&(commit as i16).to_be_bytes());
+    let mut value = BytesMut::with_capacity(6);
+    value.extend_from_slice(&0i16.to_be_bytes());
+    value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+    let rec = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: now_ms,
+        key: Some(key.freeze()),
+        value: Some(value.freeze()),
+        headers: Default::default(),
+    };
+    let mut buf = BytesMut::new();
+    // Encoding a record we built cannot fail.
+    let _ = RecordBatchEncoder::encode(&mut buf, [&rec], &RecordEncodeOptions { version: 2, compression: Compression::None });
+    buf.freeze()
+}
+
 /// Walks whole batches in `buf`, stopping at the first incomplete or invalid one.
 /// Used by recovery and by fetch to trim reads to batch boundaries.
 pub struct BatchIter<'a> {
@@ -317,6 +390,18 @@ pub(crate) mod tests {
             assert!(split_and_validate(&b.slice(..cut)).is_err());
         }
         assert!(split_and_validate(&Bytes::from_static(&[0xff; 80])).is_err());
+    }
+
+    #[test]
+    fn control_batches_round_trip_their_type() {
+        for (commit, want) in [(true, ControlType::Commit), (false, ControlType::Abort)] {
+            let b = control_batch(5, 2, commit, 0, 100);
+            let v = split_and_validate(&b).unwrap();
+            let h = v[0].0;
+            assert!(h.is_control() && h.is_transactional());
+            assert_eq!((h.producer_id, h.producer_epoch), (5, 2));
+            assert_eq!(control_type(&b[HEADER_LEN..]), Some(want));
+        }
     }
 
     #[test]

@@ -62,10 +62,50 @@ pub struct Log {
     sealed: Vec<SealedSegment>,
     active: ActiveSegment,
     log_start_offset: i64,
+    derived: Derived,
+    last_flush_ms: i64,
+}
+
+/// An aborted transaction's range in this partition, for read_committed fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
+/// State derived from batch headers: rebuilt on open, updated on append.
+#[derive(Debug, Default)]
+struct Derived {
     producers: ProducerStateManager,
     /// (leader epoch, first offset written in that epoch), ascending.
     epochs: Vec<(i32, i64)>,
-    last_flush_ms: i64,
+    /// Open transactions: producer id -> first offset of its transaction here.
+    ongoing: std::collections::BTreeMap<i64, i64>,
+    /// Aborted transactions, in marker order.
+    aborted: Vec<AbortedTxn>,
+}
+
+impl Derived {
+    fn apply(&mut self, h: &BatchHeader, control: Option<batch::ControlType>) {
+        self.producers.record(h);
+        if self.epochs.last().is_none_or(|(e, _)| h.partition_leader_epoch > *e) {
+            self.epochs.push((h.partition_leader_epoch, h.base_offset));
+        }
+        if !h.is_transactional() || !h.has_producer_id() {
+            return;
+        }
+        if h.is_control() {
+            let first = self.ongoing.remove(&h.producer_id);
+            if control == Some(batch::ControlType::Abort) {
+                if let Some(first_offset) = first {
+                    self.aborted.push(AbortedTxn { producer_id: h.producer_id, first_offset, last_offset: h.base_offset });
+                }
+            }
+        } else {
+            self.ongoing.entry(h.producer_id).or_insert(h.base_offset);
+        }
+    }
 }
 
 fn segment_bases(dir: &Path) -> std::io::Result<Vec<i64>> {
@@ -86,21 +126,17 @@ impl Log {
         std::fs::create_dir_all(dir)?;
         let bases = segment_bases(dir)?;
         let mut sealed = Vec::new();
-        let mut producers = ProducerStateManager::default();
-        let mut epochs: Vec<(i32, i64)> = Vec::new();
-        let mut apply = |h: &BatchHeader, producers: &mut ProducerStateManager| {
-            producers.record(h);
-            if epochs.last().is_none_or(|(e, _)| h.partition_leader_epoch > *e) {
-                epochs.push((h.partition_leader_epoch, h.base_offset));
-            }
-        };
+        let mut derived = Derived::default();
         let mut recovery = Recovery { segments: bases.len(), truncated_bytes: 0 };
         let active = match bases.split_last() {
             None => ActiveSegment::create(dir, 0, config.index_interval_bytes, now_ms)?,
             Some((last, rest)) => {
                 for base in rest {
                     let (seg, headers) = SealedSegment::open(dir, *base, config.index_interval_bytes)?;
-                    headers.iter().for_each(|h| apply(h, &mut producers));
+                    for (pos, h) in &headers {
+                        let ctl = if h.is_control() { seg.0.control_type_at(*pos)? } else { None };
+                        derived.apply(h, ctl);
+                    }
                     sealed.push(seg);
                 }
                 let (active, headers, truncated) =
@@ -109,7 +145,10 @@ impl Log {
                     tracing::warn!(dir = %dir.display(), truncated_bytes = truncated, "truncated torn or corrupt log tail");
                 }
                 recovery.truncated_bytes = truncated;
-                headers.iter().for_each(|h| apply(h, &mut producers));
+                for (pos, h) in &headers {
+                    let ctl = if h.is_control() { active.seg.control_type_at(*pos)? } else { None };
+                    derived.apply(h, ctl);
+                }
                 active
             }
         };
@@ -124,12 +163,11 @@ impl Log {
             sealed,
             active,
             log_start_offset: first_base.max(stored_start),
-            producers,
-            epochs,
+            derived,
             last_flush_ms: now_ms,
         };
         log.log_start_offset = log.log_start_offset.min(log.log_end_offset());
-        log.producers.truncate_head(log.log_start_offset);
+        log.derived.producers.truncate_head(log.log_start_offset);
         Ok((log, recovery))
     }
 
@@ -149,7 +187,19 @@ impl Log {
         self.log_start_offset
     }
     pub fn producers(&self) -> &ProducerStateManager {
-        &self.producers
+        &self.derived.producers
+    }
+    /// First offset of the oldest open transaction (the LSO bound), if any.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.derived.ongoing.values().min().copied()
+    }
+    /// Open transactions: producer id -> first offset.
+    pub fn ongoing_transactions(&self) -> &std::collections::BTreeMap<i64, i64> {
+        &self.derived.ongoing
+    }
+    /// Aborted transactions overlapping `[from, to)`, for read_committed fetches.
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.derived.aborted.iter().filter(|a| a.last_offset >= from && a.first_offset < to).copied().collect()
     }
     pub fn size_bytes(&self) -> u64 {
         self.sealed.iter().map(|s| s.0.size()).sum::<u64>() + self.active.seg.size()
@@ -158,7 +208,7 @@ impl Log {
         self.sealed.len() + 1
     }
     pub fn latest_epoch(&self) -> Option<i32> {
-        self.epochs.last().map(|(e, _)| *e)
+        self.derived.epochs.last().map(|(e, _)| *e)
     }
 
     /// Validates and appends one produced record set (exactly one batch, as
@@ -173,7 +223,7 @@ impl Log {
         if h.size > self.config.max_message_bytes {
             return Err(AppendError::TooLarge { size: h.size, max: self.config.max_message_bytes });
         }
-        match self.producers.check(h) {
+        match self.derived.producers.check(h) {
             SeqCheck::Append => {}
             SeqCheck::Duplicate(m) => {
                 return Ok(AppendInfo {
@@ -206,10 +256,8 @@ impl Log {
     pub fn append_patched(&mut self, h: &BatchHeader, bytes: &[u8], now_ms: i64) -> std::io::Result<()> {
         self.maybe_roll(h.size as u64, now_ms)?;
         self.active.append(h, bytes)?;
-        self.producers.record(h);
-        if self.epochs.last().is_none_or(|(e, _)| h.partition_leader_epoch > *e) {
-            self.epochs.push((h.partition_leader_epoch, h.base_offset));
-        }
+        let ctl = if h.is_control() { bytes.get(batch::HEADER_LEN..).and_then(batch::control_type) } else { None };
+        self.derived.apply(h, ctl);
         if self.active.unflushed_messages() >= self.config.flush_messages {
             self.active.flush()?;
             self.last_flush_ms = now_ms;
@@ -228,6 +276,18 @@ impl Log {
             self.roll(now_ms)?;
         }
         Ok(())
+    }
+
+    /// Writes a transaction marker for `producer_id` (commit or abort) and
+    /// returns its offset. The producer's epoch in the marker fences older ones.
+    pub fn append_marker(&mut self, producer_id: i64, producer_epoch: i16, commit: bool, leader_epoch: i32, now_ms: i64) -> std::io::Result<i64> {
+        let b = batch::control_batch(producer_id, producer_epoch, commit, 0, now_ms);
+        let mut buf = BytesMut::from(&b[..]);
+        let offset = self.log_end_offset();
+        batch::patch_offset_and_epoch(&mut buf, offset, leader_epoch);
+        let h = BatchHeader::parse(&buf).map_err(std::io::Error::other)?;
+        self.append_patched(&h, &buf, now_ms)?;
+        Ok(offset)
     }
 
     /// Seals the active segment and starts a new one at the log end offset.
@@ -303,13 +363,14 @@ impl Log {
         if requested < 0 {
             return (-1, -1);
         }
-        match self.epochs.last() {
+        let epochs = &self.derived.epochs;
+        match epochs.last() {
             None => return (-1, -1),
             Some((e, _)) if *e == requested => return (requested, self.log_end_offset()),
             _ => {}
         }
-        let higher = self.epochs.iter().find(|(e, _)| *e > requested);
-        let floor = self.epochs.iter().rev().find(|(e, _)| *e <= requested);
+        let higher = epochs.iter().find(|(e, _)| *e > requested);
+        let floor = epochs.iter().rev().find(|(e, _)| *e <= requested);
         match (floor, higher) {
             (_, None) => (-1, -1),
             (None, Some((_, start))) => (requested, *start),
@@ -330,7 +391,7 @@ impl Log {
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, self.dir.join(LOG_START_FILE))?;
         self.delete_segments_below_start();
-        self.producers.truncate_head(new_start);
+        self.derived.producers.truncate_head(new_start);
         Ok(new_start)
     }
 
@@ -367,7 +428,9 @@ impl Log {
             }
         }
         if deleted > 0 {
-            self.producers.truncate_head(self.log_start_offset);
+            self.derived.producers.truncate_head(self.log_start_offset);
+            let start = self.log_start_offset;
+            self.derived.aborted.retain(|a| a.last_offset >= start);
         }
         Ok(deleted)
     }
@@ -491,6 +554,54 @@ mod tests {
         assert!(log.segment_count() < before);
         assert!(log.log_start_offset() > 21);
         assert!(log.size_bytes() >= 600 - 500);
+    }
+
+    fn txn_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> Bytes {
+        use kafka_protocol::records::*;
+        let recs: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: true,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: pid,
+                producer_epoch: epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: seq + i as i32,
+                timestamp: 1,
+                key: None,
+                value: Some(Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
+        buf.freeze()
+    }
+
+    #[test]
+    fn transactions_bound_the_lso_and_aborts_are_indexed_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        log.append(&make_batch(2, None, 0), 0, 0).unwrap(); // 0..=1 plain
+        log.append(&txn_batch(7, 0, 0, 3), 0, 0).unwrap(); // 2..=4 txn A (pid 7)
+        log.append(&txn_batch(8, 0, 0, 2), 0, 0).unwrap(); // 5..=6 txn B (pid 8)
+        assert_eq!(log.first_unstable_offset(), Some(2));
+        assert_eq!(log.append_marker(7, 0, false, 0, 0).unwrap(), 7); // abort A
+        assert_eq!(log.first_unstable_offset(), Some(5));
+        log.append_marker(8, 0, true, 0, 0).unwrap(); // commit B at 8
+        assert_eq!(log.first_unstable_offset(), None);
+        let aborted = log.aborted_between(0, 100);
+        assert_eq!(aborted, vec![AbortedTxn { producer_id: 7, first_offset: 2, last_offset: 7 }]);
+        assert!(log.aborted_between(8, 100).is_empty());
+        // An old epoch is fenced once a marker carried a newer one.
+        log.append_marker(7, 3, false, 0, 0).unwrap();
+        assert!(matches!(log.append(&txn_batch(7, 2, 3, 1), 0, 0), Err(AppendError::FencedEpoch)));
+        drop(log);
+        let (log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        assert_eq!(log.aborted_between(0, 100).len(), 1, "abort index rebuilt from the log");
+        assert_eq!(log.first_unstable_offset(), None);
     }
 
     #[test]

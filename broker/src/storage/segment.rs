@@ -181,6 +181,12 @@ impl Segment {
         Ok(best)
     }
 
+    /// The marker type of the control batch at `pos`.
+    pub fn control_type_at(&self, pos: u64) -> std::io::Result<Option<super::batch::ControlType>> {
+        let b = self.read_at(pos + HEADER_LEN as u64, 64)?;
+        Ok(super::batch::control_type(&b))
+    }
+
     /// Every batch header with its position, in order (recovery and state rebuild).
     pub fn headers(&self) -> std::io::Result<Vec<(u64, BatchHeader)>> {
         let mut out = Vec::new();
@@ -315,7 +321,7 @@ impl ActiveSegment {
         base_offset: i64,
         index_interval: u64,
         now_ms: i64,
-    ) -> std::io::Result<(ActiveSegment, Vec<BatchHeader>, u64)> {
+    ) -> std::io::Result<(ActiveSegment, Vec<(u64, BatchHeader)>, u64)> {
         let path = file_name(dir, base_offset, "log");
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let data = std::fs::read(&path)?;
@@ -344,7 +350,7 @@ impl ActiveSegment {
             }
             active.seg.note_batch(pos as u64, &h, index_interval, &mut active.bytes_since_index);
             active.seg.size = (pos + h.size) as u64;
-            headers.push(h);
+            headers.push((pos as u64, h));
         }
         let valid = active.seg.size;
         let truncated = data.len() as u64 - valid;
@@ -399,7 +405,7 @@ impl ActiveSegment {
 
 impl SealedSegment {
     /// Opens a sealed segment; loads its index files or rebuilds them from the log.
-    pub fn open(dir: &Path, base_offset: i64, index_interval: u64) -> std::io::Result<(SealedSegment, Vec<BatchHeader>)> {
+    pub fn open(dir: &Path, base_offset: i64, index_interval: u64) -> std::io::Result<(SealedSegment, Vec<(u64, BatchHeader)>)> {
         let path = file_name(dir, base_offset, "log");
         let file = OpenOptions::new().read(true).open(&path)?;
         let size = file.metadata()?.len();
@@ -414,19 +420,17 @@ impl SealedSegment {
             max_timestamp: -1,
             created_ms: 0,
         };
-        let headers: Vec<BatchHeader> = seg.headers()?.into_iter().map(|(_, h)| h).collect();
+        let headers = seg.headers()?;
         let loaded = seg.load_indexes();
         if !loaded {
             let mut since = 0;
-            let mut pos = 0u64;
-            for h in &headers {
-                seg.note_batch(pos, h, index_interval, &mut since);
-                pos += h.size as u64;
+            for (pos, h) in &headers {
+                seg.note_batch(*pos, h, index_interval, &mut since);
             }
             seg.write_indexes()?;
         }
-        seg.next_offset = headers.last().map_or(base_offset, |h| h.next_offset());
-        seg.max_timestamp = headers.iter().map(|h| h.max_timestamp).max().unwrap_or(-1);
+        seg.next_offset = headers.last().map_or(base_offset, |(_, h)| h.next_offset());
+        seg.max_timestamp = headers.iter().map(|(_, h)| h.max_timestamp).max().unwrap_or(-1);
         if let Ok(m) = std::fs::metadata(&path).and_then(|m| m.modified()) {
             seg.created_ms = m.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         }
