@@ -155,6 +155,9 @@ pub struct LogConfig {
     pub log_append_time: bool,
     pub flush_messages: i64,
     pub compact: bool,
+    /// CreateTime batches may be at most this far behind / ahead of broker time.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
 }
 
 impl LogConfig {
@@ -175,6 +178,8 @@ impl LogConfig {
             log_append_time: get("message.timestamp.type") == "LogAppendTime",
             flush_messages: num("flush.messages", i64::MAX),
             compact: get("cleanup.policy").contains("compact"),
+            timestamp_before_max_ms: num("message.timestamp.before.max.ms", i64::MAX),
+            timestamp_after_max_ms: num("message.timestamp.after.max.ms", 3_600_000),
         }
     }
 }

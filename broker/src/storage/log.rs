@@ -223,6 +223,14 @@ impl Log {
         if h.size > self.config.max_message_bytes {
             return Err(AppendError::TooLarge { size: h.size, max: self.config.max_message_bytes });
         }
+        if !self.config.log_append_time && !h.is_control() {
+            // KIP-937: CreateTime must lie within [now - before.max, now + after.max].
+            let too_old = h.base_timestamp >= 0 && now_ms.saturating_sub(h.base_timestamp) > self.config.timestamp_before_max_ms;
+            let too_new = h.max_timestamp.saturating_sub(now_ms) > self.config.timestamp_after_max_ms;
+            if too_old || too_new {
+                return Err(AppendError::InvalidTimestamp(if too_new { h.max_timestamp } else { h.base_timestamp }));
+            }
+        }
         match self.derived.producers.check(h) {
             SeqCheck::Append => {}
             SeqCheck::Duplicate(m) => {
@@ -459,6 +467,8 @@ mod tests {
             log_append_time: false,
             flush_messages: i64::MAX,
             compact: false,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: i64::MAX,
         }
     }
 
@@ -497,6 +507,20 @@ mod tests {
         assert_eq!(rec.truncated_bytes, 0);
         assert_eq!(log.log_end_offset(), 150);
         assert_eq!(log.read(0, 1 << 20, 150, true).unwrap().len() > 0, true);
+    }
+
+    #[test]
+    fn create_time_outside_the_allowed_window_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(1 << 20);
+        c.timestamp_after_max_ms = 1000;
+        c.timestamp_before_max_ms = 5000;
+        let (mut log, _) = Log::open(dir.path(), c, 0).unwrap();
+        let now = 1_000_000;
+        assert!(log.append(&make_batch(1, None, now + 500), 0, now).is_ok());
+        assert!(matches!(log.append(&make_batch(1, None, now + 5000), 0, now), Err(AppendError::InvalidTimestamp(_))));
+        assert!(matches!(log.append(&make_batch(1, None, now - 10_000), 0, now), Err(AppendError::InvalidTimestamp(_))));
+        assert_eq!(log.log_end_offset(), 1);
     }
 
     #[test]
