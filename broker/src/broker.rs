@@ -388,6 +388,11 @@ impl Broker {
             for p in &t.partitions {
                 let mut st = p.state.lock();
                 if retention {
+                    match st.log.compact(now) {
+                        Ok(n) if n > 0 => tracing::info!(topic = %t.name, partition = p.index, segments = n, "compacted segments"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(topic = %t.name, partition = p.index, error = %e, "compaction failed"),
+                    }
                     match st.log.enforce_retention(now) {
                         Ok(n) if n > 0 => tracing::info!(topic = %t.name, partition = p.index, segments = n, "deleted segments by retention"),
                         Ok(_) => {}

@@ -158,6 +158,8 @@ pub struct LogConfig {
     /// CreateTime batches may be at most this far behind / ahead of broker time.
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
+    /// How long tombstones survive compaction.
+    pub delete_retention_ms: i64,
 }
 
 impl LogConfig {
@@ -180,6 +182,7 @@ impl LogConfig {
             compact: get("cleanup.policy").contains("compact"),
             timestamp_before_max_ms: num("message.timestamp.before.max.ms", i64::MAX),
             timestamp_after_max_ms: num("message.timestamp.after.max.ms", 3_600_000),
+            delete_retention_ms: num("delete.retention.ms", 86_400_000),
         }
     }
 }

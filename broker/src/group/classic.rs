@@ -150,6 +150,9 @@ pub struct ClassicGroup {
     rebalance_deadline: i64,
     initial_delay_deadline: Option<i64>,
     sync_deadline: Option<i64>,
+    /// Set when the persisted form changed outside a rebalance (static
+    /// member replacement); the coordinator writes it and clears the flag.
+    pub dirty: bool,
 }
 
 fn new_member_id(client_id: &str) -> String {
@@ -172,6 +175,7 @@ impl ClassicGroup {
             rebalance_deadline: 0,
             initial_delay_deadline: None,
             sync_deadline: None,
+            dirty: false,
         }
     }
 
@@ -437,7 +441,12 @@ impl ClassicGroup {
         if let Some(tx) = old.sync_waiter.take() {
             let _ = tx.send(SyncResult::error(ResponseError::FencedInstanceId));
         }
-        let protocols_changed = old.protocols != req.protocols;
+        // Kafka rebalances only if the group's selected protocol would change
+        // (after a broker restart we only remember the selected one).
+        let protocols_changed = match &self.protocol {
+            Some(p) => !req.protocols.iter().any(|(n, _)| n == p),
+            None => old.protocols != req.protocols,
+        };
         old.member_id = new_id.clone();
         old.client_id = req.client_id.clone();
         old.client_host = req.client_host.clone();
@@ -453,7 +462,10 @@ impl ClassicGroup {
         }
         match self.state {
             GroupState::Stable if !protocols_changed => {
+                old.protocols = req.protocols;
                 self.members.insert(new_id.clone(), old);
+                // The new member id must be durable, or a broker restart would forget it.
+                self.dirty = true;
                 let mut r = self.current_join_result(&new_id);
                 // The leader already assigned this generation: it must not redo it (JoinGroup v9).
                 r.skip_assignment = was_leader;
@@ -851,10 +863,16 @@ mod tests {
         assert_eq!(g.heartbeat(&again.member_id, Some("inst-1"), 1, 101), None);
         let (sync, _) = g.sync(&again.member_id, Some("inst-1"), 1, None, None, vec![], 102);
         assert_eq!(now_value(sync).assignment, Bytes::from_static(b"P"));
+        assert!(g.dirty, "replacement must be persisted");
         // Persisted form restores the static member.
-        let restored = ClassicGroup::from_value("g", g.to_value(), 200);
+        let mut restored = ClassicGroup::from_value("g", g.to_value(), 200);
         assert_eq!(restored.state, GroupState::Stable);
         assert_eq!(restored.static_members.get("inst-1"), Some(&again.member_id));
+        // After a restart the member comes back offering more protocols than were stored.
+        let mut r2 = r.clone();
+        r2.protocols.push(("roundrobin".into(), Bytes::new()));
+        let back = now_value(restored.join(r2, 300, &CFG));
+        assert_eq!((back.error, back.generation), (0, 1), "no rebalance after a broker restart");
     }
 
     #[test]

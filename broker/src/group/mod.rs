@@ -240,10 +240,12 @@ impl Coordinator {
             let g = st.classic.entry(group_id.to_string()).or_insert_with(|| ClassicGroup::new(group_id, now));
             let before = g.state;
             let r = g.join(req, now, &self.cfg);
-            if before != GroupState::Empty && g.state == GroupState::Empty {
+            if (before != GroupState::Empty && g.state == GroupState::Empty) || std::mem::take(&mut g.dirty) {
                 let rec = Self::group_record(g);
                 drop(st);
-                let _ = self.persist(broker, group_id, vec![rec]);
+                if let Err(e) = self.persist(broker, group_id, vec![rec]) {
+                    return JoinResult::error(e, &member_id);
+                }
             }
             r
         };

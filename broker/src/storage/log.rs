@@ -334,7 +334,11 @@ impl Log {
             if seg.next_offset() <= offset {
                 continue;
             }
-            return seg.read(offset, max_bytes, limit_offset, min_one);
+            // A compacted segment may hold nothing at or after `offset`: move on.
+            let data = seg.read(offset, max_bytes, limit_offset, min_one)?;
+            if !data.is_empty() || seg.base_offset >= limit_offset {
+                return Ok(data);
+            }
         }
         Ok(Bytes::new())
     }
@@ -443,6 +447,39 @@ impl Log {
         Ok(deleted)
     }
 
+    /// Compacts sealed segments of a `cleanup.policy=compact` log (see
+    /// `cleaner`). Each cleaned segment is written beside the original,
+    /// fsynced and renamed over it, so a crash leaves the old or the new file.
+    /// Returns how many segments changed.
+    pub fn compact(&mut self, now_ms: i64) -> std::io::Result<usize> {
+        if !self.config.compact || self.sealed.is_empty() {
+            return Ok(0);
+        }
+        let latest = super::cleaner::build_offset_map(self.segments())?;
+        let mut cleaned = 0;
+        for i in 0..self.sealed.len() {
+            let seg = &self.sealed[i].0;
+            let old_enough = seg.max_timestamp() >= 0 && now_ms - seg.max_timestamp() > self.config.delete_retention_ms;
+            let Some(bytes) = super::cleaner::clean_segment(seg, &latest, old_enough)? else { continue };
+            let base = seg.base_offset;
+            let tmp = super::segment::file_name(&self.dir, base, "log.cleaned");
+            {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&bytes)?;
+                f.sync_all()?;
+            }
+            for ext in ["index", "timeindex"] {
+                let _ = std::fs::remove_file(super::segment::file_name(&self.dir, base, ext));
+            }
+            std::fs::rename(&tmp, super::segment::file_name(&self.dir, base, "log"))?;
+            let (reopened, _) = SealedSegment::open(&self.dir, base, self.config.index_interval_bytes)?;
+            self.sealed[i] = reopened;
+            cleaned += 1;
+        }
+        Ok(cleaned)
+    }
+
     /// Deletes every file of this log (DeleteTopics).
     pub fn delete(self) -> std::io::Result<()> {
         let dir = self.dir.clone();
@@ -469,6 +506,7 @@ mod tests {
             compact: false,
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: i64::MAX,
+            delete_retention_ms: i64::MAX,
         }
     }
 
