@@ -51,6 +51,15 @@ pytest: deps ## Only the real-client tests (builds the broker binary first)
 	cargo build -p tributary-broker --bin tributary-broker
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
+# Every client runner against the broker -> compat-matrix/MATRIX.md and logs/.
+# Renders failures too (exit 0); `make test` runs the same runners through
+# tests/test_compat_matrix.py and fails on any failed cell.
+.PHONY: matrix
+matrix: deps ## Client compatibility matrix: run every client runner, write compat-matrix/MATRIX.md
+	cargo build -p tributary-broker --bin tributary-broker
+	cargo build -p compat-rdkafka
+	$(VENV_PY) compat-matrix/matrix.py $(MATRIX_ARGS)
+
 # Benchmarks (bench/, docs/benchmarks.md). Release builds of only the broker
 # and the bench; `BENCH_QUICK=1 make bench` is a smoke run that writes to
 # target/bench-quick/ instead of docs/. Other knobs: `tributary-bench --help`.

@@ -547,7 +547,7 @@ def render(rows: list[Row], apis, out: Path, logs: Path, started: dt.datetime, e
                 cells.append(ICON["n/a"])
                 continue
             text = ICON[cell.status]
-            if cell.status in ("fail", "unsupported"):
+            if cell.status in ("fail", "unsupported") or cell.reason:
                 notes.append((row, s, cell))
                 n = len(notes)
                 brief = short(cell.reason)

@@ -12,6 +12,9 @@
 #   .cache/java-classpath.txt   every jar from that wheel except Jetty 9.4
 #   .cache/librdkafka-current/  the librdkafka the confluent-kafka wheel ships, for
 #                               running kcat on a current librdkafka via LD_LIBRARY_PATH
+#   Go + sarama + confluent-kafka-go  Debian's golang packages (apt), for the
+#                               compat-matrix runners, built offline in GOPATH mode
+#   .cache/node/                kafkajs and its snappy/lz4 codecs from npm (compat-matrix)
 #
 # Needs: python3 (3.11+) with venv/pip, java + javac 17, and root or sudo for apt.
 set -euo pipefail
@@ -34,10 +37,37 @@ PY_PACKAGES=(
   fastavro
   pytest
   pytest-timeout
+  # Codecs kafka-python and aiokafka import when asked for snappy, lz4, zstd.
+  python-snappy
+  lz4
+  zstandard
+  cramjam
 )
+# Debian packages for the Go runners of compat-matrix/.
+GO_DEBS=(golang-go golang-github-shopify-sarama-dev golang-github-confluentinc-confluent-kafka-go-dev)
+# npm packages for the kafkajs runner; lz4's native build is allowed to fail.
+NODE_DIR="$CACHE/node"
+NPM_PACKAGES=(kafkajs@2.2.4 kafkajs-snappy@1.1.0)
+NPM_OPTIONAL=(kafkajs-lz4@1.2.1)
 
 say() { printf '[deps] %s\n' "$*"; }
 die() { printf '[deps] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# apt-get install, as root or through sudo; updates the package lists only
+# when the install needs it.
+apt_install() {
+  local SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "need root or sudo to apt-get install $*"
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get install -y -q "$@" >/dev/null 2>&1; then
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q "$@"
+  fi
+}
+deb_installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
 mkdir -p "$CACHE"
 
@@ -136,6 +166,37 @@ else
     LD_LIBRARY_PATH="$RDKAFKA_DIR" ldd /usr/bin/kcat >&2
     die "kcat does not resolve its libraries with $RDKAFKA_DIR"
   fi
+fi
+
+# --- 5. Go and Debian's Kafka client packages (compat-matrix) -----------------
+MISSING_DEBS=()
+for d in "${GO_DEBS[@]}"; do deb_installed "$d" || MISSING_DEBS+=("$d"); done
+if [ ${#MISSING_DEBS[@]} -eq 0 ]; then
+  say "go packages: present ($(go version | awk '{print $3}'), sarama, confluent-kafka-go)"
+else
+  say "go packages: installing ${MISSING_DEBS[*]} with apt-get"
+  apt_install "${MISSING_DEBS[@]}"
+fi
+
+# --- 6. kafkajs from npm (compat-matrix) --------------------------------------
+NODE_MARKER="$NODE_DIR/.tributary-deps"
+WANT_NODE=$(printf '%s\n' "${NPM_PACKAGES[@]}" "${NPM_OPTIONAL[@]}")
+if [ -f "$NODE_MARKER" ] && [ "$(cat "$NODE_MARKER")" = "$WANT_NODE" ] && [ -d "$NODE_DIR/node_modules/kafkajs" ]; then
+  say "kafkajs: present ($NODE_DIR)"
+else
+  if ! command -v npm >/dev/null; then
+    say "node: installing nodejs and npm with apt-get"
+    apt_install nodejs npm
+  fi
+  say "kafkajs: installing ${NPM_PACKAGES[*]} into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || printf '{"name": "tributary-compat-matrix", "private": true}\n' >"$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error "${NPM_PACKAGES[@]}") || die "npm install failed"
+  # kafkajs-lz4 builds a native module; without it the kafkajs lz4 cell says so.
+  if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error "${NPM_OPTIONAL[@]}"); then
+    say "kafkajs: ${NPM_OPTIONAL[*]} did not install (native build); kafkajs runs without lz4"
+  fi
+  printf '%s' "$WANT_NODE" >"$NODE_MARKER"
 fi
 
 say "done"

@@ -320,7 +320,7 @@ async def admin_groups():
         check(g in [x[0] for x in groups], f"{g} not in listed groups {groups}")
         (desc,) = await a.describe_consumer_groups([g])
         obj = desc.to_object()["groups"][0]
-        check(obj["error_code"] == 0 and obj["group_state"] in ("Empty", "Stable"), f"described {obj}")
+        check(obj["error_code"] == 0 and obj["state"] in ("Empty", "Stable"), f"described {obj}")
         offs = await a.list_consumer_group_offsets(g)
         got = {(tp.topic, tp.partition): om.offset for tp, om in offs.items()}
         check(got.get((t, 0)) == 3, f"committed offsets {got}")
