@@ -369,6 +369,8 @@ pub fn predicate_config_def(class: &str) -> Option<crate::config::ConfigDef> {
 
 pub struct Stage {
     pub alias: String,
+    /// The full class name (error reports name it).
+    pub class: String,
     pub transform: Box<dyn Transformation>,
     pub predicate: Option<(String, Box<dyn Predicate>)>,
     pub negate: bool,
@@ -459,7 +461,8 @@ impl TransformationChain {
                     Some((p, pred))
                 }
             };
-            stages.push(Stage { alias, transform, predicate, negate });
+            let class = short_transform(class).map(transform_class).unwrap_or_else(|| class.trim().to_string());
+            stages.push(Stage { alias, class, transform, predicate, negate });
         }
         // Predicates must each be valid even when no transform uses them.
         for p in &predicate_aliases {
