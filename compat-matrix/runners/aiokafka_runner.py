@@ -321,6 +321,8 @@ async def admin_groups():
         (desc,) = await a.describe_consumer_groups([g])
         obj = desc.to_object()["groups"][0]
         check(obj["error_code"] == 0 and obj["state"] in ("Empty", "Stable"), f"described {obj}")
+        check(obj["protocol_type"] == "consumer",
+              f"group {obj['state']} described with protocol type {obj['protocol_type']!r}, not 'consumer'")
         offs = await a.list_consumer_group_offsets(g)
         got = {(tp.topic, tp.partition): om.offset for tp, om in offs.items()}
         check(got.get((t, 0)) == 3, f"committed offsets {got}")

@@ -289,6 +289,9 @@ def admin_groups():
     check(g in [x.group_id for x in listed.valid], f"{g} not in listed groups {[x.group_id for x in listed.valid]}")
     desc = admin.describe_consumer_groups([g])[g].result(timeout=10)
     check(desc.state in (ConsumerGroupState.EMPTY, ConsumerGroupState.STABLE), f"group state {desc.state}")
+    # A group whose members used the consumer protocol is not a "simple" (protocol-less) one,
+    # also after they left (Kafka keeps the protocol type of an Empty group).
+    check(not desc.is_simple_consumer_group, f"group {desc.state} described as a simple consumer group (empty protocol type)")
     offs = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)])[g].result(timeout=10)
     got = {(tp.topic, tp.partition): tp.offset for tp in offs.topic_partitions}
     check(got.get((t, 0)) == 3, f"committed offsets {got}")

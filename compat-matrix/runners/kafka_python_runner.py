@@ -258,9 +258,11 @@ def admin_groups():
     groups = admin.list_groups()
     print("list_groups:", groups)
     check(g in str(groups), f"{g} not in listed groups")
-    desc = admin.describe_groups([g])
+    desc = admin.describe_groups([g])[g]
     print("describe_groups:", desc)
-    check(g in str(desc) and ("Empty" in str(desc) or "Stable" in str(desc)), "group described Empty/Stable")
+    check(desc["error"] is None and desc["group_state"] in ("Empty", "Stable"), f"described {desc}")
+    check(desc["protocol_type"] == "consumer",
+          f"group {desc['group_state']} described with protocol type {desc['protocol_type']!r}, not 'consumer'")
     offs = admin.list_group_offsets({g: None})
     print("list_group_offsets:", offs)
     flat = {}

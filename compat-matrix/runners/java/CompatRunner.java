@@ -378,6 +378,8 @@ public class CompatRunner {
             check(groups.stream().anyMatch(x -> x.groupId().equals(g)), g + " not in listed groups " + groups);
             ConsumerGroupDescription d = a.describeConsumerGroups(List.of(g)).all().get(10, TimeUnit.SECONDS).get(g);
             check(d.groupState() == GroupState.EMPTY || d.groupState() == GroupState.STABLE, "group state " + d.groupState());
+            // Kafka keeps an Empty group's protocol type, so it is not a "simple" (protocol-less) group.
+            check(!d.isSimpleConsumerGroup(), "group " + d.groupState() + " described as a simple consumer group (empty protocol type)");
             Map<TopicPartition, OffsetAndMetadata> offs = a.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
             OffsetAndMetadata o = offs.get(new TopicPartition(t, 0));
             check(o != null && o.offset() == 3, "committed offsets " + offs);

@@ -326,6 +326,7 @@ async function adminGroups () {
     const d = await admin.describeGroups([g])
     const desc = d.groups[0]
     check(desc.errorCode === 0 && ['Empty', 'Stable'].includes(desc.state), `described ${JSON.stringify(desc)}`)
+    check(desc.protocolType === 'consumer', `group ${desc.state} described with protocol type '${desc.protocolType}', not 'consumer'`)
     const [res] = await admin.fetchOffsets({ groupId: g, topics: [t] })
     check(res.partitions[0].offset === '3', `committed offsets ${JSON.stringify(res)}`)
   })

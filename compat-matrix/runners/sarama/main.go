@@ -684,6 +684,9 @@ func adminGroups() error {
 	if err := check(len(desc) == 1 && (desc[0].State == "Empty" || desc[0].State == "Stable"), "described %+v", desc); err != nil {
 		return err
 	}
+	if err := check(desc[0].ProtocolType == "consumer", "group %s described with protocol type %q, not \"consumer\"", desc[0].State, desc[0].ProtocolType); err != nil {
+		return err
+	}
 	resp, err := a.ListConsumerGroupOffsets(g, map[string][]int32{t: {0}})
 	if err != nil {
 		return err
@@ -718,7 +721,7 @@ func offsets() error {
 			return err
 		}
 	}
-	return check(e == 0 && l == 10 && ts == 5, "earliest %d latest %d for timestamp %d", e, l, ts)
+	return check(e == 0 && l == 10 && ts == 5, "earliest %d, latest %d, offset for the 6th record's timestamp %d (want 0, 10, 5)", e, l, ts)
 }
 
 func deleteRecords() error {
