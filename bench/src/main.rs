@@ -59,6 +59,9 @@ struct Args {
     /// Only these workload families, comma-separated: produce, consume, latency.
     #[arg(long, env = "BENCH_ONLY", value_delimiter = ',')]
     only: Vec<String>,
+    /// Only workloads whose label contains this text, e.g. "acks=1 no-key 1p".
+    #[arg(long, env = "BENCH_FILTER")]
+    filter: Option<String>,
     /// Seconds each produce run lasts.
     #[arg(long, env = "BENCH_PRODUCE_SECS")]
     produce_secs: Option<f64>,
@@ -150,6 +153,12 @@ impl Plan {
         }
         if !a.only.is_empty() {
             workloads.retain(|w| a.only.iter().any(|o| o == w.family()));
+        }
+        if let Some(f) = &a.filter {
+            workloads.retain(|w| w.label().contains(f.as_str()));
+        }
+        if workloads.is_empty() {
+            bail!("no workload left after --only/--filter");
         }
         Ok(Plan {
             quick,

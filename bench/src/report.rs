@@ -55,12 +55,12 @@ pub fn throughput_table(r: &Results) -> String {
     let multi = r.targets.len() > 1;
     let first = r.targets.first().map(|t| t.name.clone()).unwrap_or_default();
     let mut s = String::new();
-    let _ = write!(s, "| workload | broker | runs | msg/s | MB/s | broker CPU-s | broker cores | broker peak RSS MiB | client cores | other load (cores) | errors |");
+    let _ = write!(s, "| workload | broker | runs | msg/s | MB/s | broker CPU-s | broker CPU-s/GiB | broker cores | broker peak RSS MiB | client cores | other load (cores) | errors |");
     if multi {
         let _ = write!(s, " {first} ÷ this (MB/s) |");
     }
     s.push('\n');
-    s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     if multi {
         s.push_str("--:|");
     }
@@ -68,13 +68,14 @@ pub fn throughput_table(r: &Results) -> String {
     for row in r.rows.iter().filter(|x| !matches!(x.workload, Workload::Latency { .. })) {
         let _ = write!(
             s,
-            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {} |",
             row.workload.label(),
             row.target,
             runs_cell(row),
             int(row.med(|x| Some(x.msg_s))),
             f1(row.med(|x| Some(x.mb_s))),
             f2(row.med(|x| x.broker_cpu_s)),
+            f2(row.med(|x| x.broker_cpu_s.map(|c| c / (x.mb_s * x.secs / 1024.0).max(1e-9)))),
             f2(row.med(|x| x.broker_cores)),
             f1(row.med(|x| x.broker_peak_rss_mib)),
             f2(row.med(|x| Some(x.client_cores))),
