@@ -49,13 +49,14 @@ RUNNERS = HERE / "runners"
 VENV_PY = CACHE / "venv" / "bin" / "python"
 SEED_DIR = Path(os.environ.get("SEED_EXAMPLES_DIR", ROOT.parent / "shared" / "seed-examples" / "clients"))
 GOPATH = f"{BUILD / 'gopath'}:/usr/share/gocode"
-REGISTRY_BIN = ROOT / "target" / "debug" / "tributary-registry"
+REGISTRY_BIN = Path(os.environ.get("TRIBUTARY_REGISTRY_BIN", ROOT / "target" / "debug" / "tributary-registry"))
 
 sys.path.insert(0, str(RUNNERS))
 from common import SCENARIOS as BASE_SCENARIOS  # noqa: E402
 
-# Column order of the matrix. `avro-registry` is done only by the runners that
-# list it (the Avro snippet): a schema-registry round trip through a serializer.
+# Column order of the matrix. `avro-registry` (a round trip through the
+# Confluent Avro serializer and the schema registry) is done only by the runners
+# that list it: Java, confluent-kafka-python and the Avro seed snippet.
 SCENARIOS = BASE_SCENARIOS + ["avro-registry"]
 
 TITLES = {
@@ -280,10 +281,11 @@ def prep_avro_snippet(log) -> None:
 
 
 CLIENTS = [
-    Client("java", "Java kafka-clients", prep_java, weight=5),
+    Client("java", "Java kafka-clients", prep_java, weight=5, scenarios=BASE_SCENARIOS + ["avro-registry"]),
     Client("rdkafka", "rdkafka (Rust)", prep_rdkafka, weight=3),
     Client("kafkajs", "kafkajs (Node)", prep_kafkajs, weight=2),
-    Client("confluent-kafka-python", "confluent-kafka-python", lambda log: (py("confluent_kafka_runner.py"), {})),
+    Client("confluent-kafka-python", "confluent-kafka-python", lambda log: (py("confluent_kafka_runner.py"), {}),
+           scenarios=BASE_SCENARIOS + ["avro-registry"]),
     Client("kafka-python", "kafka-python", lambda log: (py("kafka_python_runner.py"), {})),
     Client("aiokafka", "aiokafka", lambda log: (py("aiokafka_runner.py"), {})),
     Client("sarama", "Go sarama (Debian)", prep_go("sarama"), weight=2),
@@ -361,6 +363,47 @@ class Broker:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+class Registry:
+    """target/debug/tributary-registry on an ephemeral port, storing in the run's broker."""
+
+    def __init__(self, binary: Path, bootstrap: str, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "wb")
+        cmd = [str(binary), "--override", f"listeners={self.url}",
+               "--override", f"kafkastore.bootstrap.servers={bootstrap}"]
+        self.log.write(f"[matrix] $ {' '.join(cmd)}\n".encode())
+        self.log.flush()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, "NO_COLOR": "1"}, preexec_fn=_die_with_parent)
+        import urllib.request
+
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{binary.name} exited {self.proc.returncode} at start; see {log_path.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/subjects", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{binary.name} did not answer GET /subjects within 30 s; see {log_path.name}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
 
 
 def api_versions(host: str, port: int) -> dict[str, tuple[int, int]]:
@@ -485,9 +528,9 @@ def classify(rows: list[Row], apis: dict[str, tuple[int, int]]) -> None:
                 missing = [a for a in needed if a not in apis]
                 if missing:
                     dep = f"depends on {issue}: broker does not serve {', '.join(missing)}"
-            if s in REGISTRY_SCENARIOS and (not registry or cell.reason.startswith("schema registry not available")):
+            if s in REGISTRY_SCENARIOS and (not registry or "schema registry not available" in cell.reason):
                 dep = ("depends on issue 6 (schema registry): "
-                       + (f"{REGISTRY_BIN.relative_to(ROOT)} not built" if not registry else "it does not start and listen yet"))
+                       + (f"{os.path.relpath(REGISTRY_BIN, ROOT)} not built" if not registry else "it does not start and listen yet"))
             if dep:
                 cell.note = cell.reason
                 cell.status = "unsupported"
@@ -577,7 +620,8 @@ def render(rows: list[Row], apis, out: Path, logs: Path, started: dt.datetime, e
         "",
         "APIs the broker advertised during this run (ApiVersions): "
         + ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in sorted(apis.items(), key=lambda kv: kv[0])) + ".",
-        f"Broker log: [broker.txt]({rel_logs}/broker.txt).",
+        f"Broker log: [broker.txt]({rel_logs}/broker.txt)"
+        + (f"; schema registry log: [registry.txt]({rel_logs}/registry.txt)." if (logs / "registry.txt").exists() else "."),
         "",
     ]
     text = "\n".join(lines)
@@ -632,10 +676,21 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:6]
     with tempfile.TemporaryDirectory(prefix="compat-matrix-") as tmp:
         broker = Broker(a.broker_bin, Path(tmp), logs / "broker.txt")
+        registry = None
         print(f"[matrix] broker on {broker.bootstrap} (log {logs / 'broker.txt'})", flush=True)
         try:
             apis = api_versions("127.0.0.1", broker.port)
             extra_env = {"TRIBUTARY_BROKER_BIN": str(a.broker_bin), "MATRIX_LOG_DIR": str(logs)}
+            if any(set(c.scenarios) & REGISTRY_SCENARIOS for c in clients if not c.id.startswith("seed-")):
+                try:
+                    if not REGISTRY_BIN.exists():
+                        raise RuntimeError(f"{os.path.relpath(REGISTRY_BIN, ROOT)} is not built")
+                    registry = Registry(REGISTRY_BIN, broker.bootstrap, logs / "registry.txt")
+                    extra_env["MATRIX_SCHEMA_REGISTRY_URL"] = registry.url
+                    print(f"[matrix] schema registry on {registry.url}", flush=True)
+                except RuntimeError as e:
+                    extra_env["MATRIX_SCHEMA_REGISTRY_ERROR"] = str(e)
+                    print(f"[matrix] no schema registry: {e}", flush=True)
             order = sorted(clients, key=lambda c: -c.weight)
             rows: dict[str, Row] = {}
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
@@ -647,6 +702,8 @@ def main() -> int:
                     counts = {st: sum(1 for x in row.cells.values() if x.status == st) for st in ("pass", "fail", "unsupported")}
                     print(f"[matrix] {c.id:24} {row.version:40.40} {counts} in {row.seconds:.0f}s", flush=True)
         finally:
+            if registry is not None:
+                registry.stop()
             code = broker.stop()
             print(f"[matrix] broker stopped (exit code {code})", flush=True)
     ordered = [rows[c.id] for c in clients]

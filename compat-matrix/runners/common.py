@@ -39,6 +39,8 @@ SCENARIOS = [
     "delete-records",
 ]
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
+# Done only by runners whose client has schema-registry serdes.
+EXTRA_SCENARIOS = ["avro-registry"]
 
 # One scenario may take at most this long; a stuck client fails its cell
 # instead of the whole runner.
@@ -94,7 +96,7 @@ class Reporter:
         return f"{self.prefix}-{scenario}-g"
 
     def emit(self, scenario: str, status: str, reason: str = "", seconds: float = 0.0) -> None:
-        assert scenario in SCENARIOS, scenario
+        assert scenario in SCENARIOS + EXTRA_SCENARIOS, scenario
         self.reported.add(scenario)
         line = {
             "client": self.client,
@@ -143,6 +145,18 @@ def closing_all(*objs):
                 o.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def schema_registry_url() -> str:
+    """The registry the driver started for this run; a failure that says
+    "schema registry not available" is read by the driver as "depends on issue 6"."""
+    import os
+
+    url = os.environ.get("MATRIX_SCHEMA_REGISTRY_URL")
+    if not url:
+        raise AssertionError("schema registry not available: "
+                             + os.environ.get("MATRIX_SCHEMA_REGISTRY_ERROR", "the driver started none"))
+    return url
 
 
 def args() -> tuple[str, str]:

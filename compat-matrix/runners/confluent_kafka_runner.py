@@ -25,7 +25,7 @@ from confluent_kafka.admin import (
     OffsetSpec,
 )
 
-from common import CODECS, Reporter, args, check, produce_value, wait_until
+from common import CODECS, Reporter, args, check, produce_value, schema_registry_url, wait_until
 
 BOOTSTRAP, PREFIX = args()
 R = Reporter(
@@ -329,6 +329,28 @@ def delete_records():
     check(got[0].offset() == 4 and got[0].value() == b"d4", f"first record after delete: {got[0].offset()}")
 
 
+def avro_registry():
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    sr = SchemaRegistryClient({"url": schema_registry_url()})
+    t = R.topic("avro-registry")
+    create(t, 1)
+    schema = ('{"type": "record", "name": "LogLine", "namespace": "matrix", "fields": ['
+              '{"name": "ip", "type": "string"}, {"name": "n", "type": "long"}]}')
+    ser = AvroSerializer(sr, schema)
+    ctx = SerializationContext(t, MessageField.VALUE)
+    sent = [{"ip": f"10.0.0.{i}", "n": i} for i in range(3)]
+    produce(t, [(None, None, ser(v, ctx), None, None) for v in sent])
+    check(f"{t}-value" in sr.get_subjects(), f"subject {t}-value not registered: {sr.get_subjects()}")
+    got = read_assigned(t, {0: 0}, 3)
+    check(all(m.value()[0] == 0 for m in got), "records lack the Confluent wire-format magic byte")
+    de = AvroDeserializer(sr)
+    back = [de(m.value(), ctx) for m in got]
+    check(back == sent, f"read back {back}")
+
+
 R.run("metadata", metadata)
 for codec in CODECS:
     R.run(f"produce-{codec}", produce_codec, codec)
@@ -343,3 +365,4 @@ R.run("admin-configs", admin_configs)
 R.run("admin-groups", admin_groups)
 R.run("offsets", offsets)
 R.run("delete-records", delete_records)
+R.run("avro-registry", avro_registry)

@@ -425,6 +425,53 @@ public class CompatRunner {
         check(got.get(0).offset() == 4 && got.get(0).value().equals("d4"), "first record after delete at " + got.get(0).offset());
     }
 
+    static void avroRegistry() throws Exception {
+        String url = System.getenv("MATRIX_SCHEMA_REGISTRY_URL");
+        if (url == null) {
+            String why = System.getenv("MATRIX_SCHEMA_REGISTRY_ERROR");
+            throw new CheckFailed("schema registry not available: " + (why == null ? "the driver started none" : why));
+        }
+        String t = topic("avro-registry");
+        create(t, 1, Map.of());
+        org.apache.avro.Schema schema = new org.apache.avro.Schema.Parser().parse(
+                "{\"type\": \"record\", \"name\": \"LogLine\", \"namespace\": \"matrix\", \"fields\": ["
+                + "{\"name\": \"ip\", \"type\": \"string\"}, {\"name\": \"n\", \"type\": \"long\"}]}");
+        Properties pp = new Properties();
+        pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, "io.confluent.kafka.serializers.KafkaAvroSerializer");
+        pp.put("schema.registry.url", url);
+        try (KafkaProducer<String, Object> p = new KafkaProducer<>(pp)) {
+            for (int i = 0; i < 3; i++) {
+                org.apache.avro.generic.GenericRecord r = new org.apache.avro.generic.GenericData.Record(schema);
+                r.put("ip", "10.0.0." + i);
+                r.put("n", (long) i);
+                p.send(new ProducerRecord<>(t, "k" + i, r)).get(30, TimeUnit.SECONDS);
+            }
+        }
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        cp.put(ConsumerConfig.GROUP_ID_CONFIG, prefix + "-avro-unused");
+        cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, "io.confluent.kafka.serializers.KafkaAvroDeserializer");
+        cp.put("schema.registry.url", url);
+        List<String> got = new ArrayList<>();
+        try (KafkaConsumer<String, Object> c = new KafkaConsumer<>(cp)) {
+            TopicPartition tp = new TopicPartition(t, 0);
+            c.assign(List.of(tp));
+            c.seek(tp, 0);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (got.size() < 3 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, Object> r : c.poll(Duration.ofMillis(300))) {
+                    org.apache.avro.generic.GenericRecord v = (org.apache.avro.generic.GenericRecord) r.value();
+                    got.add(v.get("ip") + "/" + v.get("n"));
+                }
+            }
+        }
+        check(got.equals(List.of("10.0.0.0/0", "10.0.0.1/1", "10.0.0.2/2")), "read back " + got);
+    }
+
     // --- runner --------------------------------------------------------------
 
     static String json(String s) {
@@ -455,6 +502,7 @@ public class CompatRunner {
         list.put("admin-groups", CompatRunner::adminGroups);
         list.put("offsets", CompatRunner::offsets);
         list.put("delete-records", CompatRunner::deleteRecords);
+        list.put("avro-registry", CompatRunner::avroRegistry);
         for (Map.Entry<String, Scenario> e : list.entrySet()) {
             System.out.println("\n=== java: " + e.getKey() + " ===");
             long t0 = System.nanoTime();
