@@ -112,13 +112,14 @@ class Reporter:
         self.emit(scenario, "unsupported", reason)
 
     def run(self, scenario: str, fn, *args) -> None:
-        """Runs one scenario function (sync) under a timeout and reports it."""
+        """Runs one scenario function (sync) under a timeout and reports it.
+        A string the function returns is a note shown with the pass."""
         print(f"\n=== {self.client}: {scenario} ===", flush=True)
         t0 = time.monotonic()
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(SCENARIO_TIMEOUT_S)
         try:
-            fn(*args)
+            note = fn(*args)
         except Unsupported as e:
             self.emit(scenario, "unsupported", str(e), time.monotonic() - t0)
         except BaseException as e:  # noqa: BLE001 - any failure is the cell's result
@@ -128,7 +129,7 @@ class Reporter:
             sys.stdout.flush()
             self.emit(scenario, "fail", f"{type(e).__name__}: {e}", time.monotonic() - t0)
         else:
-            self.emit(scenario, "pass", "", time.monotonic() - t0)
+            self.emit(scenario, "pass", note if isinstance(note, str) else "", time.monotonic() - t0)
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, old)

@@ -34,7 +34,7 @@ try {
 try {
   CompressionCodecs[CompressionTypes.ZSTD] = require('@kafkajs/zstd')()
 } catch (e) {
-  codecNotes.zstd = 'kafkajs ships no zstd codec; its plugin @kafkajs/zstd needs the native cppzst module, which does not build on Node 20'
+  codecNotes.zstd = "kafkajs ships no zstd codec; the @kafkajs/zstd plugin is not installed (its native cppzst module does not compile against Node 20's headers)"
 }
 
 const kafka = new Kafka({ clientId: 'compat-matrix-kafkajs', brokers: [bootstrap], logLevel: logLevel.WARN, retry: { retries: 5 } })
