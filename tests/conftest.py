@@ -265,6 +265,31 @@ def fresh_broker(tmp_path_factory):
     _teardown(b)
 
 
+@pytest.fixture
+def connect(broker, tmp_path):
+    """A standalone `tributary-connect` worker against the module's broker
+    (StringConverter for keys and values); see tests/connect_helpers.py."""
+    from connect_helpers import ConnectWorker
+
+    w = ConnectWorker(tmp_path / "connect", broker.bootstrap)
+    w.start()
+    yield w
+    if w.running():
+        w.stop()
+
+
+@pytest.fixture
+def registry(broker, tmp_path):
+    """A `tributary-registry` on a free port against the module's broker, with
+    a topic and group of its own; see tests/registry_helpers.py."""
+    from registry_helpers import RegistryProcess
+
+    r = RegistryProcess(tmp_path / "registry", broker.bootstrap)
+    r.start()
+    yield r
+    r.stop()
+
+
 # --- failure reports ---------------------------------------------------------
 #
 # For every broker a test uses, remember how long its log was when the test

@@ -442,16 +442,13 @@ impl Distributed {
     }
 
     async fn config_tail(self: Arc<Self>) {
-        let mut stop = self.shutdown.subscribe();
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                r = self.poll_config(Duration::from_millis(500)) => {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "reading the config topic failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
-                }
+        let stop = self.shutdown.subscribe();
+        // Each poll runs to completion (a dropped request would desync the
+        // pooled connection); the stop flag is checked between polls.
+        while !*stop.borrow() {
+            if let Err(e) = self.poll_config(Duration::from_millis(500)).await {
+                tracing::warn!(error = %e, "reading the config topic failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }

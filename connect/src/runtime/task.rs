@@ -360,11 +360,13 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
         let mut failed: Option<ConnectError> = None;
         for tp in assignment.clone() {
             let Some(pos) = positions.get(&tp).copied() else { continue };
-            let fetched = tokio::select! {
-                biased;
-                _ = control.changed() => break,
-                f = kafka.client.fetch(&tp.0, tp.1, pos, &opts) => f,
-            };
+            // Not raced against the control channel: dropping an in-flight
+            // request would leave its response unread on the pooled connection.
+            // A stop waits at most one fetch (max_wait).
+            if control.has_changed().unwrap_or(true) {
+                break;
+            }
+            let fetched = kafka.client.fetch(&tp.0, tp.1, pos, &opts).await;
             let fetched = match fetched {
                 Ok(f) => f,
                 Err(e) => {
