@@ -227,10 +227,23 @@ def prep_java(log):
     return cmd, {}
 
 
+def deb_version(pkg: str) -> str:
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+GO_DEBS = {"sarama": "golang-github-shopify-sarama-dev",
+           "confluent-kafka-go": "golang-github-confluentinc-confluent-kafka-go-dev"}
+
+
 def prep_go(name):
     def prep(log):
         exe = go_build(RUNNERS / name / "main.go", BUILD / "bin" / f"{name}-runner", log)
-        return [str(exe)], {}
+        # The runner names its version from the Debian package it was built against.
+        return [str(exe)], {"MATRIX_CLIENT_VERSION": f"{deb_version(GO_DEBS[name])} (Debian)"}
     return prep
 
 

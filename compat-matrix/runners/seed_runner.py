@@ -43,8 +43,27 @@ LOG_DIR = Path(os.environ.get("MATRIX_LOG_DIR", tempfile.gettempdir()))
 BROKER_BIN = os.environ.get("TRIBUTARY_BROKER_BIN", str(HERE.parent.parent / "target" / "debug" / "tributary-broker"))
 REGISTRY_BIN = os.environ.get("TRIBUTARY_REGISTRY_BIN", str(HERE.parent.parent / "target" / "debug" / "tributary-registry"))
 CLIENT = {"go": "seed-go", "java-avro": "seed-java-avro"}[WHICH]
-VERSION = {"go": "confluent-kafka-go 0.11.6 (Debian, librdkafka 2.0.2)",
-           "java-avro": "kafka-clients 4.3.0 + kafka-avro-serializer 7.0.16"}[WHICH]
+
+
+def _version() -> str:
+    """What the programs were built with: the Debian package, or the jars on the classpath."""
+    import re
+
+    if WHICH == "go":
+        v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "golang-github-confluentinc-confluent-kafka-go-dev"],
+                           capture_output=True, text=True).stdout.strip() or "?"
+        lib = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "librdkafka1"],
+                             capture_output=True, text=True).stdout.strip() or "?"
+        return f"confluent-kafka-go {v} (Debian), librdkafka {lib}"
+    try:
+        cp = (BUILD / "seed-java" / "classpath.txt").read_text()
+    except OSError:
+        return "?"
+    found = [re.search(rf"/{name}-([0-9][^/:]*)\.jar", cp) for name in ("kafka-clients", "kafka-avro-serializer")]
+    return " + ".join(f"{n} {m.group(1)}" for n, m in zip(("kafka-clients", "kafka-avro-serializer"), found) if m) or "?"
+
+
+VERSION = _version()
 
 
 def emit(scenario: str, status: str, reason: str = "", output: list[str] | None = None) -> None:

@@ -645,7 +645,11 @@ func main() {
 	}
 	bootstrap, prefix = os.Args[1], os.Args[2]
 	_, lib := kafka.LibraryVersion()
-	version := "0.11.6 (Debian, librdkafka " + lib + ")"
+	version := "0.11.6"
+	if v := os.Getenv("MATRIX_CLIENT_VERSION"); v != "" {
+		version = v // the Debian package's, from the driver
+	}
+	version += ", librdkafka " + lib
 	type scenario struct {
 		name string
 		fn   func() error

@@ -19,7 +19,8 @@ import (
 	"github.com/Shopify/sarama"
 )
 
-const version = "1.22.1 (Debian golang-github-shopify-sarama-dev)"
+// version is the Debian package's, from the driver (MATRIX_CLIENT_VERSION).
+var version = "1.22.1"
 
 var (
 	bootstrap []string
@@ -773,6 +774,9 @@ func main() {
 		os.Exit(2)
 	}
 	bootstrap, prefix = []string{os.Args[1]}, os.Args[2]
+	if v := os.Getenv("MATRIX_CLIENT_VERSION"); v != "" {
+		version = v
+	}
 	type scenario struct {
 		name string
 		fn   func() error
