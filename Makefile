@@ -22,17 +22,19 @@ build: ## Build everything (debug): cargo build --workspace --all-targets
 	$(call section,cargo build)
 	cargo build --workspace --all-targets
 
-# The schema registry and the Connect worker will be started by `run` too:
-# build them in the same cargo command, start them in the background after the
-# broker-build line (with a trap that stops them on exit), and leave the
-# broker in the foreground as the last line.
+# `run` starts the schema registry in the background (it waits for the broker
+# to come up; the trap stops it on exit) and leaves the broker in the
+# foreground as the last command. The Connect worker goes the same way: build
+# it in the same cargo command and start it beside the registry.
 .PHONY: run
-run: ## Build (release) and run the broker in the foreground, data in ./data/broker
+run: ## Build (release) and run the broker (data in ./data/broker) with the schema registry on :8081
 	$(call section,cargo build --release)
-	cargo build --release -p tributary-broker
+	cargo build --release -p tributary-broker -p tributary-registry
 	@mkdir -p $(DATA_DIR)/broker
-	$(call section,tributary-broker (Ctrl-C to stop))
-	exec target/release/tributary-broker --override log.dirs=$(DATA_DIR)/broker
+	$(call section,tributary-broker + tributary-registry on http://localhost:8081 (Ctrl-C to stop))
+	@target/release/tributary-registry --override kafkastore.bootstrap.servers=localhost:9092 & REGISTRY_PID=$$!; \
+	  trap 'kill $$REGISTRY_PID 2>/dev/null; wait $$REGISTRY_PID 2>/dev/null' EXIT; \
+	  target/release/tributary-broker --override log.dirs=$(DATA_DIR)/broker
 
 .PHONY: deps
 deps: ## Install the real clients the acceptance tests use (kcat, Python, Java jars) into .cache/
@@ -47,8 +49,8 @@ test: deps build ## Everything CI runs: unit/protocol tests, then real clients a
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
 .PHONY: pytest
-pytest: deps ## Only the real-client tests (builds the broker binary first)
-	cargo build -p tributary-broker --bin tributary-broker
+pytest: deps ## Only the real-client tests (builds the broker and registry binaries first)
+	cargo build -p tributary-broker --bin tributary-broker -p tributary-registry --bin tributary-registry
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
 # Every client runner against the broker -> compat-matrix/MATRIX.md and logs/.

@@ -72,14 +72,27 @@ pub async fn start(mut config: RegistryConfig) -> anyhow::Result<Running> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let client = Client::new(ClientConfig::new(&config.bootstrap_servers).client_id("tributary-registry"))?;
-    let store = KafkaStore::open(
-        client.clone(),
-        &config.topic,
-        config.store_timeout,
-        config.init_timeout,
-        shutdown_rx.clone(),
-    )
-    .await?;
+    // The broker may still be starting (`make run` starts both at once):
+    // keep trying until the init timeout.
+    let init_deadline = tokio::time::Instant::now() + config.init_timeout;
+    let store = loop {
+        match KafkaStore::open(
+            client.clone(),
+            &config.topic,
+            config.store_timeout,
+            config.init_timeout,
+            shutdown_rx.clone(),
+        )
+        .await
+        {
+            Ok(store) => break store,
+            Err(e) if tokio::time::Instant::now() < init_deadline => {
+                tracing::warn!(error = %e, "cannot open the schemas topic yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let leader = Arc::new(LeaderState::default());
     let election = tokio::spawn(election::run(client.clone(), config.clone(), leader.clone(), shutdown_rx.clone()));
     // Like Confluent, serve once a leader is known, so the first writes do
