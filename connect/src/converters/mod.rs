@@ -3,9 +3,11 @@
 //! put in `key.converter` / `value.converter` / `header.converter` to a
 //! configured instance; converter settings come from the prefixed keys.
 
+pub mod avro;
 pub mod json;
 pub mod json_node;
 pub mod primitive;
+pub mod registry_client;
 pub mod simple_header;
 pub mod string;
 
@@ -34,6 +36,7 @@ pub const CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.converters.LongConverter",
     "org.apache.kafka.connect.converters.FloatConverter",
     "org.apache.kafka.connect.converters.DoubleConverter",
+    "io.confluent.connect.avro.AvroConverter",
 ];
 
 pub const HEADER_CONVERTER_CLASSES: &[&str] = &[
@@ -61,6 +64,7 @@ pub fn build(class: &str, props: &Props, is_key: bool) -> Result<Box<dyn Convert
         "LongConverter" => Box::new(primitive::NumberConverter::new(primitive::Kind::Long)),
         "FloatConverter" => Box::new(primitive::NumberConverter::new(primitive::Kind::Float)),
         "DoubleConverter" => Box::new(primitive::NumberConverter::new(primitive::Kind::Double)),
+        "AvroConverter" => Box::new(avro::AvroConverterConfig::parse(&props, is_key)?.build()),
         _ => {
             return Err(ConfigError::new(format!(
                 "Class {} could not be found.",
