@@ -22,18 +22,18 @@ build: ## Build everything (debug): cargo build --workspace --all-targets
 	$(call section,cargo build)
 	cargo build --workspace --all-targets
 
-# `run` starts the schema registry in the background (it waits for the broker
-# to come up; the trap stops it on exit) and leaves the broker in the
-# foreground as the last command. The Connect worker goes the same way: build
-# it in the same cargo command and start it beside the registry.
+# `run` starts the schema registry and a distributed Connect worker in the
+# background (both wait for the broker to come up; the trap stops them on
+# exit) and leaves the broker in the foreground as the last command.
 .PHONY: run
-run: ## Build (release) and run the broker (data in ./data/broker) with the schema registry on :8081
+run: ## Build (release) and run the broker (data in ./data/broker), the schema registry on :8081 and a distributed Connect worker on :8083
 	$(call section,cargo build --release)
-	cargo build --release -p tributary-broker -p tributary-registry
+	cargo build --release -p tributary-broker -p tributary-registry -p tributary-connect
 	@mkdir -p $(DATA_DIR)/broker
-	$(call section,tributary-broker + tributary-registry on http://localhost:8081 (Ctrl-C to stop))
+	$(call section,tributary-broker + tributary-registry on http://localhost:8081 + tributary-connect (distributed) on http://localhost:8083 (Ctrl-C to stop))
 	@target/release/tributary-registry --override kafkastore.bootstrap.servers=localhost:9092 & REGISTRY_PID=$$!; \
-	  trap 'kill $$REGISTRY_PID 2>/dev/null; wait $$REGISTRY_PID 2>/dev/null' EXIT; \
+	  target/release/tributary-connect distributed connect/config/connect-distributed.properties & CONNECT_PID=$$!; \
+	  trap 'kill $$REGISTRY_PID $$CONNECT_PID 2>/dev/null; wait $$REGISTRY_PID $$CONNECT_PID 2>/dev/null' EXIT; \
 	  target/release/tributary-broker --override log.dirs=$(DATA_DIR)/broker
 
 .PHONY: deps
@@ -49,8 +49,8 @@ test: deps build ## Everything CI runs: unit/protocol tests, then real clients a
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
 .PHONY: pytest
-pytest: deps ## Only the real-client tests (builds the broker and registry binaries first)
-	cargo build -p tributary-broker --bin tributary-broker -p tributary-registry --bin tributary-registry
+pytest: deps ## Only the real-client tests (builds the broker, registry and Connect binaries first)
+	cargo build -p tributary-broker --bin tributary-broker -p tributary-registry --bin tributary-registry -p tributary-connect
 	$(VENV_PY) -m pytest -p no:cacheprovider -v $(PYTEST_ARGS) tests/
 
 # Every client runner against the broker -> compat-matrix/MATRIX.md and logs/.
