@@ -16,7 +16,11 @@ pub struct Headers(pub Vec<Header>);
 
 impl Headers {
     pub fn add(&mut self, key: &str, value: SchemaAndValue) {
-        self.0.push(Header { key: key.to_string(), schema: value.schema, value: value.value });
+        self.0.push(Header {
+            key: key.to_string(),
+            schema: value.schema,
+            value: value.value,
+        });
     }
     pub fn contains(&self, key: &str) -> bool {
         self.0.iter().any(|h| h.key == key)
@@ -39,8 +43,13 @@ impl Headers {
 /// offset maps; a sink record carries its Kafka offset.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RecordKind {
-    Source { source_partition: serde_json::Value, source_offset: serde_json::Value },
-    Sink { kafka_offset: i64 },
+    Source {
+        source_partition: serde_json::Value,
+        source_offset: serde_json::Value,
+    },
+    Sink {
+        kafka_offset: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +76,10 @@ impl ConnectRecord {
             value,
             timestamp: None,
             headers: Headers::default(),
-            kind: RecordKind::Source { source_partition: serde_json::Value::Null, source_offset: serde_json::Value::Null },
+            kind: RecordKind::Source {
+                source_partition: serde_json::Value::Null,
+                source_offset: serde_json::Value::Null,
+            },
         }
     }
 

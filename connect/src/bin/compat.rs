@@ -11,8 +11,8 @@ use tributary_connect::config::Props;
 use tributary_connect::converters::json::JsonConverter;
 use tributary_connect::converters::json_node;
 use tributary_connect::converters::simple_header::SimpleHeaderConverter;
-use tributary_connect::converters::{self, HeaderConverter};
 use tributary_connect::converters::Converter;
+use tributary_connect::converters::{self, HeaderConverter};
 use tributary_connect::data::{SchemaAndValue, Value};
 use tributary_connect::record::{ConnectRecord, Headers, RecordKind};
 use tributary_connect::transforms::{self, Predicate, Transformation};
@@ -42,11 +42,16 @@ fn decode(env: &J) -> Result<SchemaAndValue, String> {
     if env.is_null() {
         return Ok(SchemaAndValue::null());
     }
-    envelope().to_connect("t", Some(env.to_string().as_bytes())).map_err(|e| e.message)
+    envelope()
+        .to_connect("t", Some(env.to_string().as_bytes()))
+        .map_err(|e| e.message)
 }
 
 fn encode(sv_schema: Option<&tributary_connect::data::Schema>, v: &Value) -> Result<J, String> {
-    match envelope().from_connect("t", sv_schema, v).map_err(|e| e.message)? {
+    match envelope()
+        .from_connect("t", sv_schema, v)
+        .map_err(|e| e.message)?
+    {
         None => Ok(J::Null),
         Some(b) => Ok(J::String(String::from_utf8_lossy(&b).into_owned())),
     }
@@ -66,13 +71,17 @@ fn run_transform(c: &J) -> Map<String, J> {
     let mut stages: Vec<Stage> = Vec::new();
     for t in c["transforms"].as_array().cloned().unwrap_or_default() {
         let ty = t["type"].as_str().unwrap_or_default();
-        let tr = match transforms::build_transform(ty, &props(&t, &["type", "predicate", "negate"])) {
+        let tr = match transforms::build_transform(ty, &props(&t, &["type", "predicate", "negate"]))
+        {
             Ok(tr) => tr,
             Err(e) => return err("config", e.message),
         };
         let pred = match t.get("predicate") {
             None => None,
-            Some(p) => match transforms::build_predicate(p["type"].as_str().unwrap_or_default(), &props(p, &["type"])) {
+            Some(p) => match transforms::build_predicate(
+                p["type"].as_str().unwrap_or_default(),
+                &props(p, &["type"]),
+            ) {
                 Ok(p) => Some(p),
                 Err(e) => return err("config", e.message),
             },
@@ -91,14 +100,25 @@ fn apply(c: &J, stages: &[Stage]) -> Result<Map<String, J>, String> {
     let key = decode(&r["key"])?;
     let value = decode(&r["value"])?;
     let mut headers = Headers::default();
-    for h in r.get("headers").and_then(|h| h.as_array()).cloned().unwrap_or_default() {
+    for h in r
+        .get("headers")
+        .and_then(|h| h.as_array())
+        .cloned()
+        .unwrap_or_default()
+    {
         headers.add(h["key"].as_str().unwrap_or_default(), decode(&h["value"])?);
     }
     let kind = match r.get("offset").and_then(|o| o.as_i64()) {
         Some(o) => RecordKind::Sink { kafka_offset: o },
-        None => RecordKind::Source { source_partition: J::Null, source_offset: J::Null },
+        None => RecordKind::Source {
+            source_partition: J::Null,
+            source_offset: J::Null,
+        },
     };
-    let mut partition = r.get("partition").and_then(|p| p.as_i64()).map(|p| p as i32);
+    let mut partition = r
+        .get("partition")
+        .and_then(|p| p.as_i64())
+        .map(|p| p as i32);
     if matches!(kind, RecordKind::Sink { .. }) && partition.is_none() {
         partition = Some(0);
     }
@@ -119,7 +139,11 @@ fn apply(c: &J, stages: &[Stage]) -> Result<Map<String, J>, String> {
             None => true,
             Some(p) => *negate ^ p.test(&current),
         };
-        rec = if run { tr.apply(current).map_err(|e| e.message)? } else { Some(current) };
+        rec = if run {
+            tr.apply(current).map_err(|e| e.message)?
+        } else {
+            Some(current)
+        };
         if rec.is_none() {
             break;
         }
@@ -132,10 +156,19 @@ fn apply(c: &J, stages: &[Stage]) -> Result<Map<String, J>, String> {
     };
     out.insert("dropped".into(), J::Bool(false));
     out.insert("topic".into(), J::String(rec.topic.clone()));
-    out.insert("partition".into(), rec.kafka_partition.map(|p| json!(p)).unwrap_or(J::Null));
-    out.insert("timestamp".into(), rec.timestamp.map(|t| json!(t)).unwrap_or(J::Null));
+    out.insert(
+        "partition".into(),
+        rec.kafka_partition.map(|p| json!(p)).unwrap_or(J::Null),
+    );
+    out.insert(
+        "timestamp".into(),
+        rec.timestamp.map(|t| json!(t)).unwrap_or(J::Null),
+    );
     out.insert("key".into(), encode(rec.key_schema.as_ref(), &rec.key)?);
-    out.insert("value".into(), encode(rec.value_schema.as_ref(), &rec.value)?);
+    out.insert(
+        "value".into(),
+        encode(rec.value_schema.as_ref(), &rec.value)?,
+    );
     let mut hs = Vec::new();
     for h in rec.headers.iter() {
         let simple = SimpleHeaderConverter
@@ -143,7 +176,9 @@ fn apply(c: &J, stages: &[Stage]) -> Result<Map<String, J>, String> {
             .map_err(|e| e.message)?
             .map(|b| J::String(String::from_utf8_lossy(&b).into_owned()))
             .unwrap_or(J::Null);
-        hs.push(json!({"key": h.key, "json": encode(h.schema.as_ref(), &h.value)?, "simple": simple}));
+        hs.push(
+            json!({"key": h.key, "json": encode(h.schema.as_ref(), &h.value)?, "simple": simple}),
+        );
     }
     out.insert("headers".into(), J::Array(hs));
     Ok(out)
@@ -174,7 +209,8 @@ fn run_converter(c: &J) -> Map<String, J> {
 }
 
 fn b64(b: Option<Vec<u8>>) -> J {
-    b.map(|b| J::String(base64::engine::general_purpose::STANDARD.encode(b))).unwrap_or(J::Null)
+    b.map(|b| J::String(base64::engine::general_purpose::STANDARD.encode(b)))
+        .unwrap_or(J::Null)
 }
 
 fn convert(c: &J, conv: &AnyConverter) -> Result<Map<String, J>, String> {
@@ -183,16 +219,25 @@ fn convert(c: &J, conv: &AnyConverter) -> Result<Map<String, J>, String> {
         let input = decode(&c["input"])?;
         let bytes = match conv {
             AnyConverter::Value(v) => v.from_connect("t", input.schema.as_ref(), &input.value),
-            AnyConverter::Header(h) => h.from_connect_header("t", "h", input.schema.as_ref(), &input.value),
+            AnyConverter::Header(h) => {
+                h.from_connect_header("t", "h", input.schema.as_ref(), &input.value)
+            }
         }
         .map_err(|e| e.message)?;
         out.insert("error".into(), J::Bool(false));
         out.insert("bytes".into(), b64(bytes));
     } else {
-        let input: Option<Vec<u8>> = if let Some(b) = c.get("input_base64").and_then(|v| v.as_str()) {
-            Some(base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| e.to_string())?)
+        let input: Option<Vec<u8>> = if let Some(b) = c.get("input_base64").and_then(|v| v.as_str())
+        {
+            Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map_err(|e| e.to_string())?,
+            )
         } else {
-            c.get("input_text").and_then(|v| v.as_str()).map(|s| s.as_bytes().to_vec())
+            c.get("input_text")
+                .and_then(|v| v.as_str())
+                .map(|s| s.as_bytes().to_vec())
         };
         let sv = match conv {
             AnyConverter::Value(v) => v.to_connect("t", input.as_deref()),
@@ -203,7 +248,12 @@ fn convert(c: &J, conv: &AnyConverter) -> Result<Map<String, J>, String> {
         out.insert("connect".into(), encode(sv.schema.as_ref(), &sv.value)?);
         if c.get("round_trip").is_some() {
             if let AnyConverter::Value(v) = conv {
-                out.insert("bytes".into(), b64(v.from_connect("t", sv.schema.as_ref(), &sv.value).map_err(|e| e.message)?));
+                out.insert(
+                    "bytes".into(),
+                    b64(v
+                        .from_connect("t", sv.schema.as_ref(), &sv.value)
+                        .map_err(|e| e.message)?),
+                );
             }
         }
     }
@@ -232,9 +282,16 @@ fn main() {
     let _ = json_node::parse; // the envelope codec is the crate's JsonConverter
     let mut results = Vec::new();
     for c in &cases {
-        let mut r = if c["kind"] == "converter" { run_converter(c) } else { run_transform(c) };
+        let mut r = if c["kind"] == "converter" {
+            run_converter(c)
+        } else {
+            run_transform(c)
+        };
         r.insert("name".into(), c["name"].clone());
         results.push(J::Object(r));
     }
-    println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&results).unwrap_or_default()
+    );
 }

@@ -108,18 +108,27 @@ impl Validator {
         match self {
             Validator::OneOf(opts) => match value {
                 ConfigValue::Str(s) if opts.contains(&s.as_str()) => Ok(()),
-                _ => Err(invalid(&shown, name, &format!("String must be one of: {}", opts.join(", ")))),
+                _ => Err(invalid(
+                    &shown,
+                    name,
+                    &format!("String must be one of: {}", opts.join(", ")),
+                )),
             },
             Validator::OneOfIgnoreCase(opts) => match value {
                 ConfigValue::Str(s) if opts.iter().any(|o| o.eq_ignore_ascii_case(s)) => Ok(()),
                 _ => Err(invalid(
                     &shown,
                     name,
-                    &format!("String must be one of (case insensitive): {}", opts.join(", ")),
+                    &format!(
+                        "String must be one of (case insensitive): {}",
+                        opts.join(", ")
+                    ),
                 )),
             },
             Validator::NonEmptyString => match value {
-                ConfigValue::Str(s) if s.is_empty() => Err(invalid(&shown, name, "String must be non-empty")),
+                ConfigValue::Str(s) if s.is_empty() => {
+                    Err(invalid(&shown, name, "String must be non-empty"))
+                }
                 _ => Ok(()),
             },
             Validator::NonNull => match value {
@@ -137,7 +146,11 @@ impl Validator {
                     _ => return Ok(()),
                 };
                 if n < *min {
-                    Err(invalid(&shown, name, &format!("Value must be at least {min}")))
+                    Err(invalid(
+                        &shown,
+                        name,
+                        &format!("Value must be at least {min}"),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -185,10 +198,16 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(message: impl Into<String>) -> Self {
-        ConfigError { key: None, message: message.into() }
+        ConfigError {
+            key: None,
+            message: message.into(),
+        }
     }
     pub fn for_key(key: &str, message: impl Into<String>) -> Self {
-        ConfigError { key: Some(key.to_string()), message: message.into() }
+        ConfigError {
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
     }
 }
 
@@ -215,12 +234,30 @@ impl ConfigDef {
         importance: Importance,
         doc: &'static str,
     ) -> Self {
-        self.keys.push(ConfigKey { name, ty, default, validator, importance, doc, group: None, display_name: name });
+        self.keys.push(ConfigKey {
+            name,
+            ty,
+            default,
+            validator,
+            importance,
+            doc,
+            group: None,
+            display_name: name,
+        });
         self
     }
 
-    pub fn define_in_group(mut self, group: &'static str, display: &'static str, key: ConfigKey) -> Self {
-        self.keys.push(ConfigKey { group: Some(group), display_name: display, ..key });
+    pub fn define_in_group(
+        mut self,
+        group: &'static str,
+        display: &'static str,
+        key: ConfigKey,
+    ) -> Self {
+        self.keys.push(ConfigKey {
+            group: Some(group),
+            display_name: display,
+            ..key
+        });
         self
     }
 
@@ -261,7 +298,10 @@ fn parse_key(key: &ConfigKey, raw: Option<&str>) -> Result<ConfigValue, ConfigEr
             Default::Required => {
                 return Err(ConfigError::for_key(
                     key.name,
-                    format!("Missing required configuration \"{}\" which has no default value.", key.name),
+                    format!(
+                        "Missing required configuration \"{}\" which has no default value.",
+                        key.name
+                    ),
                 ))
             }
             Default::Value(v) => v.clone(),
@@ -270,7 +310,9 @@ fn parse_key(key: &ConfigKey, raw: Option<&str>) -> Result<ConfigValue, ConfigEr
     if let Some(validator) = &key.validator {
         // Kafka validates defaults too, except a null default.
         if raw.is_some() || value != ConfigValue::Null {
-            validator.check(key.name, &value).map_err(|m| ConfigError::for_key(key.name, m))?;
+            validator
+                .check(key.name, &value)
+                .map_err(|m| ConfigError::for_key(key.name, m))?;
         }
     }
     Ok(value)
@@ -291,10 +333,24 @@ pub fn parse_type(name: &str, ty: ConfigType, raw: &str) -> Result<ConfigValue, 
                 return Err(err("Expected value to be either true or false"));
             }
         }
-        ConfigType::String | ConfigType::Class | ConfigType::Password => ConfigValue::Str(trimmed.to_string()),
-        ConfigType::Int => ConfigValue::Int(trimmed.parse().map_err(|_| err("Not a number of type INT"))?),
-        ConfigType::Long => ConfigValue::Long(trimmed.parse().map_err(|_| err("Not a number of type LONG"))?),
-        ConfigType::Double => ConfigValue::Double(trimmed.parse().map_err(|_| err("Not a number of type DOUBLE"))?),
+        ConfigType::String | ConfigType::Class | ConfigType::Password => {
+            ConfigValue::Str(trimmed.to_string())
+        }
+        ConfigType::Int => ConfigValue::Int(
+            trimmed
+                .parse()
+                .map_err(|_| err("Not a number of type INT"))?,
+        ),
+        ConfigType::Long => ConfigValue::Long(
+            trimmed
+                .parse()
+                .map_err(|_| err("Not a number of type LONG"))?,
+        ),
+        ConfigType::Double => ConfigValue::Double(
+            trimmed
+                .parse()
+                .map_err(|_| err("Not a number of type DOUBLE"))?,
+        ),
         ConfigType::List => {
             if trimmed.is_empty() {
                 ConfigValue::List(vec![])
@@ -365,7 +421,9 @@ pub fn default_long(i: i64) -> Default {
     Default::Value(ConfigValue::Long(i))
 }
 pub fn default_list(items: &[&str]) -> Default {
-    Default::Value(ConfigValue::List(items.iter().map(|s| s.to_string()).collect()))
+    Default::Value(ConfigValue::List(
+        items.iter().map(|s| s.to_string()).collect(),
+    ))
 }
 
 /// The sub-map of `props` under `prefix`, with the prefix removed
@@ -373,7 +431,10 @@ pub fn default_list(items: &[&str]) -> Default {
 pub fn with_prefix(props: &Props, prefix: &str) -> Props {
     props
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix(prefix)
+                .map(|rest| (rest.to_string(), v.clone()))
+        })
         .collect()
 }
 
@@ -384,16 +445,43 @@ mod tests {
     #[test]
     fn kafka_wording() {
         let def = ConfigDef::new()
-            .define("field", ConfigType::String, no_default(), None, Importance::High, "")
-            .define("flag", ConfigType::Boolean, default_bool(true), None, Importance::Low, "")
-            .define("op", ConfigType::String, no_default(), Some(Validator::OneOf(&["move", "copy"])), Importance::Low, "");
+            .define(
+                "field",
+                ConfigType::String,
+                no_default(),
+                None,
+                Importance::High,
+                "",
+            )
+            .define(
+                "flag",
+                ConfigType::Boolean,
+                default_bool(true),
+                None,
+                Importance::Low,
+                "",
+            )
+            .define(
+                "op",
+                ConfigType::String,
+                no_default(),
+                Some(Validator::OneOf(&["move", "copy"])),
+                Importance::Low,
+                "",
+            );
         let mut props = Props::new();
         let e = def.parse(&props).unwrap_err();
-        assert_eq!(e.message, "Missing required configuration \"field\" which has no default value.");
+        assert_eq!(
+            e.message,
+            "Missing required configuration \"field\" which has no default value."
+        );
         props.insert("field".into(), " x ".into());
         props.insert("op".into(), "swap".into());
         let e = def.parse(&props).unwrap_err();
-        assert_eq!(e.message, "Invalid value swap for configuration op: String must be one of: move, copy");
+        assert_eq!(
+            e.message,
+            "Invalid value swap for configuration op: String must be one of: move, copy"
+        );
         props.insert("op".into(), "copy".into());
         let p = def.parse(&props).unwrap();
         assert_eq!(p.string("field").unwrap(), "x");

@@ -30,13 +30,25 @@ pub struct ConnectError {
 
 impl ConnectError {
     pub fn new(message: impl Into<String>) -> Self {
-        ConnectError { class: "org.apache.kafka.connect.errors.ConnectException", message: message.into(), retriable: false }
+        ConnectError {
+            class: "org.apache.kafka.connect.errors.ConnectException",
+            message: message.into(),
+            retriable: false,
+        }
     }
     pub fn retriable(message: impl Into<String>) -> Self {
-        ConnectError { class: "org.apache.kafka.connect.errors.RetriableException", message: message.into(), retriable: true }
+        ConnectError {
+            class: "org.apache.kafka.connect.errors.RetriableException",
+            message: message.into(),
+            retriable: true,
+        }
     }
     pub fn data(message: impl Into<String>) -> Self {
-        ConnectError { class: "org.apache.kafka.connect.errors.DataException", message: message.into(), retriable: false }
+        ConnectError {
+            class: "org.apache.kafka.connect.errors.DataException",
+            message: message.into(),
+            retriable: false,
+        }
     }
     /// A stack-trace-like text for the status API.
     pub fn trace(&self) -> String {

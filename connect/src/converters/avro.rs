@@ -11,9 +11,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::config::{default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props};
+use crate::config::{
+    default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props,
+};
 use crate::data::logical::{self, Logical};
-use crate::data::{BigDecimal, DataError, Schema, SchemaAndValue, SchemaBuilder, Struct, Type, Value};
+use crate::data::{
+    BigDecimal, DataError, Schema, SchemaAndValue, SchemaBuilder, Struct, Type, Value,
+};
 
 use super::registry_client::{subject_name, RegistryClient};
 use super::Converter;
@@ -49,7 +53,11 @@ impl AvroConverterConfig {
         if url.is_empty() {
             return Err(ConfigError::for_key("schema.registry.url", "Missing required configuration \"schema.registry.url\" which has no default value."));
         }
-        let strategy = if is_key { p.string("key.subject.name.strategy") } else { p.string("value.subject.name.strategy") };
+        let strategy = if is_key {
+            p.string("key.subject.name.strategy")
+        } else {
+            p.string("value.subject.name.strategy")
+        };
         Ok(AvroConverterConfig {
             url,
             auto_register: p.bool("auto.register.schemas"),
@@ -60,7 +68,10 @@ impl AvroConverterConfig {
     }
 
     pub fn build(self) -> AvroConverter {
-        AvroConverter { registry: Arc::new(RegistryClient::new(&self.url)), config: self }
+        AvroConverter {
+            registry: Arc::new(RegistryClient::new(&self.url)),
+            config: self,
+        }
     }
 }
 
@@ -70,26 +81,42 @@ pub struct AvroConverter {
 }
 
 impl Converter for AvroConverter {
-    fn from_connect(&self, topic: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         if value.is_null() && schema.is_none_or(|s| s.is_optional()) {
             return Ok(None);
         }
-        let schema = schema.ok_or_else(|| DataError::new("AvroConverter needs a schema for non-null data"))?;
+        let schema = schema
+            .ok_or_else(|| DataError::new("AvroConverter needs a schema for non-null data"))?;
         let avro = to_avro_schema(schema);
         let record_name = match &avro {
             Json::Object(o) if o.get("type") == Some(&json!("record")) => {
                 let ns = o.get("namespace").and_then(|n| n.as_str()).unwrap_or("");
                 let n = o.get("name").and_then(|n| n.as_str()).unwrap_or("");
-                Some(if ns.is_empty() { n.to_string() } else { format!("{ns}.{n}") })
+                Some(if ns.is_empty() {
+                    n.to_string()
+                } else {
+                    format!("{ns}.{n}")
+                })
             }
             _ => None,
         };
-        let subject = subject_name(&self.config.strategy, topic, self.config.is_key, record_name.as_deref())?;
+        let subject = subject_name(
+            &self.config.strategy,
+            topic,
+            self.config.is_key,
+            record_name.as_deref(),
+        )?;
         let text = avro.to_string();
         let id = if self.config.use_latest {
             self.registry.latest(&subject)?.0
         } else {
-            self.registry.id_for(&subject, &text, "AVRO", self.config.auto_register)?
+            self.registry
+                .id_for(&subject, &text, "AVRO", self.config.auto_register)?
         };
         let mut out = vec![MAGIC];
         out.extend_from_slice(&id.to_be_bytes());
@@ -98,13 +125,18 @@ impl Converter for AvroConverter {
     }
 
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
-        let Some(b) = bytes else { return Ok(SchemaAndValue::null()) };
+        let Some(b) = bytes else {
+            return Ok(SchemaAndValue::null());
+        };
         if b.len() < 5 || b[0] != MAGIC {
-            return Err(DataError::new(format!("Failed to deserialize data for topic {topic} to Avro: Unknown magic byte!")));
+            return Err(DataError::new(format!(
+                "Failed to deserialize data for topic {topic} to Avro: Unknown magic byte!"
+            )));
         }
         let id = i32::from_be_bytes([b[1], b[2], b[3], b[4]]);
         let text = self.registry.schema_by_id(id)?;
-        let json: Json = serde_json::from_str(&text).map_err(|e| DataError::new(format!("invalid Avro schema {id}: {e}")))?;
+        let json: Json = serde_json::from_str(&text)
+            .map_err(|e| DataError::new(format!("invalid Avro schema {id}: {e}")))?;
         let mut names = HashMap::new();
         let avro = parse_avro(&json, None, &mut names, 0)?;
         let schema = avro.connect_schema(&names, 0)?;
@@ -147,7 +179,10 @@ fn to_avro_base(schema: &Schema) -> Json {
     match schema.name().and_then(Logical::from_name) {
         Some(Logical::Decimal) => {
             let scale = logical::decimal_scale(schema).unwrap_or(0);
-            let precision = schema.parameter("connect.decimal.precision").and_then(|p| p.parse::<i32>().ok()).unwrap_or(64);
+            let precision = schema
+                .parameter("connect.decimal.precision")
+                .and_then(|p| p.parse::<i32>().ok())
+                .unwrap_or(64);
             obj.insert("type".into(), json!("bytes"));
             obj.insert("scale".into(), json!(scale));
             obj.insert("precision".into(), json!(precision));
@@ -176,16 +211,28 @@ fn to_avro_base(schema: &Schema) -> Json {
         None => {}
     }
     let plain = |t: &str| -> Json { json!(t) };
-    let has_meta = schema.name().is_some() || schema.version().is_some() || schema.doc().is_some() || schema.parameters().is_some();
+    let has_meta = schema.name().is_some()
+        || schema.version().is_some()
+        || schema.doc().is_some()
+        || schema.parameters().is_some();
     match schema.ty() {
         Type::Int8 | Type::Int16 => {
             obj.insert("type".into(), json!("int"));
-            obj.insert("connect.type".into(), json!(if schema.ty() == Type::Int8 { "int8" } else { "int16" }));
+            obj.insert(
+                "connect.type".into(),
+                json!(if schema.ty() == Type::Int8 {
+                    "int8"
+                } else {
+                    "int16"
+                }),
+            );
             connect_props(schema, &mut obj);
             Json::Object(obj)
         }
         Type::Struct => {
-            let full = schema.name().unwrap_or("io.confluent.connect.avro.ConnectDefault");
+            let full = schema
+                .name()
+                .unwrap_or("io.confluent.connect.avro.ConnectDefault");
             let (ns, name) = match full.rsplit_once('.') {
                 Some((ns, n)) => (Some(ns), n),
                 None => (None, full),
@@ -228,18 +275,29 @@ fn to_avro_base(schema: &Schema) -> Json {
             Json::Object(obj)
         }
         Type::Array => {
-            let items = schema.value_schema().map(to_avro_schema).unwrap_or(json!("null"));
+            let items = schema
+                .value_schema()
+                .map(to_avro_schema)
+                .unwrap_or(json!("null"));
             obj.insert("type".into(), json!("array"));
             obj.insert("items".into(), items);
             Json::Object(obj)
         }
         Type::Map => {
-            let vs = schema.value_schema().map(to_avro_schema).unwrap_or(json!("null"));
-            if schema.key_schema().map(|k| k.ty()) == Some(Type::String) && !schema.key_schema().is_some_and(|k| k.is_optional()) {
+            let vs = schema
+                .value_schema()
+                .map(to_avro_schema)
+                .unwrap_or(json!("null"));
+            if schema.key_schema().map(|k| k.ty()) == Some(Type::String)
+                && !schema.key_schema().is_some_and(|k| k.is_optional())
+            {
                 obj.insert("type".into(), json!("map"));
                 obj.insert("values".into(), vs);
             } else {
-                let ks = schema.key_schema().map(to_avro_schema).unwrap_or(json!("null"));
+                let ks = schema
+                    .key_schema()
+                    .map(to_avro_schema)
+                    .unwrap_or(json!("null"));
                 obj.insert("type".into(), json!("array"));
                 obj.insert(
                     "items".into(),
@@ -270,7 +328,16 @@ fn to_avro_base(schema: &Schema) -> Json {
 }
 
 fn sanitize(name: &str) -> String {
-    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if s.chars().next().is_none_or(|c| c.is_ascii_digit()) {
         s.insert(0, '_');
     }
@@ -314,7 +381,12 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), DataError> {
+fn encode(
+    schema: &Schema,
+    value: &Value,
+    out: &mut Vec<u8>,
+    depth: usize,
+) -> Result<(), DataError> {
     if depth > 100 {
         return Err(DataError::new("value nesting too deep for Avro"));
     }
@@ -325,8 +397,18 @@ fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>, depth: usize) -> Re
         }
         put_long(out, 1);
     }
-    let value = if value.is_null() { schema.default_value().cloned().unwrap_or(Value::Null) } else { value.clone() };
-    let mismatch = || DataError::new(format!("Invalid value {} for schema {}", value.java_class(), schema.java_string()));
+    let value = if value.is_null() {
+        schema.default_value().cloned().unwrap_or(Value::Null)
+    } else {
+        value.clone()
+    };
+    let mismatch = || {
+        DataError::new(format!(
+            "Invalid value {} for schema {}",
+            value.java_class(),
+            schema.java_string()
+        ))
+    };
     match (schema.name().and_then(Logical::from_name), &value) {
         (Some(Logical::Decimal), Value::Decimal(d)) => {
             put_bytes(out, &logical::decimal_from_logical(schema, d)?);
@@ -348,7 +430,12 @@ fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>, depth: usize) -> Re
         (None, _) => {}
     }
     match (&value, schema.ty()) {
-        (Value::Null, _) => return Err(DataError::new(format!("null value for required {}", schema.java_string()))),
+        (Value::Null, _) => {
+            return Err(DataError::new(format!(
+                "null value for required {}",
+                schema.java_string()
+            )))
+        }
         (Value::Boolean(b), Type::Boolean) => out.push(*b as u8),
         (Value::Int8(i), Type::Int8) => put_long(out, *i as i64),
         (Value::Int16(i), Type::Int16) => put_long(out, *i as i64),
@@ -369,7 +456,10 @@ fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>, depth: usize) -> Re
             put_long(out, 0);
         }
         (Value::Map(entries), Type::Map) => {
-            let (ks, vs) = (schema.key_schema().ok_or_else(mismatch)?, schema.value_schema().ok_or_else(mismatch)?);
+            let (ks, vs) = (
+                schema.key_schema().ok_or_else(mismatch)?,
+                schema.value_schema().ok_or_else(mismatch)?,
+            );
             if !entries.is_empty() {
                 put_long(out, entries.len() as i64);
                 let string_keys = ks.ty() == Type::String && !ks.is_optional();
@@ -400,22 +490,50 @@ fn encode(schema: &Schema, value: &Value, out: &mut Vec<u8>, depth: usize) -> Re
 enum Avro {
     Null,
     Boolean,
-    Int { connect_type: Option<String>, logical: Option<String>, meta: Json },
-    Long { logical: Option<String>, meta: Json },
+    Int {
+        connect_type: Option<String>,
+        logical: Option<String>,
+        meta: Json,
+    },
+    Long {
+        logical: Option<String>,
+        meta: Json,
+    },
     Float,
     Double,
-    Bytes { decimal: Option<i32>, meta: Json },
-    Fixed { size: usize, decimal: Option<i32> },
-    String { meta: Json },
-    Enum { name: String, symbols: Vec<String> },
+    Bytes {
+        decimal: Option<i32>,
+        meta: Json,
+    },
+    Fixed {
+        size: usize,
+        decimal: Option<i32>,
+    },
+    String {
+        meta: Json,
+    },
+    Enum {
+        name: String,
+        symbols: Vec<String>,
+    },
     Array(Box<Avro>),
     Map(Box<Avro>),
-    Record { name: String, connect_name: Option<String>, doc: Option<String>, fields: Vec<(String, Avro)> },
+    Record {
+        name: String,
+        connect_name: Option<String>,
+        doc: Option<String>,
+        fields: Vec<(String, Avro)>,
+    },
     Union(Vec<Avro>),
     Ref(String),
 }
 
-fn parse_avro(j: &Json, ns: Option<&str>, names: &mut HashMap<String, Avro>, depth: usize) -> Result<Avro, DataError> {
+fn parse_avro(
+    j: &Json,
+    ns: Option<&str>,
+    names: &mut HashMap<String, Avro>,
+    depth: usize,
+) -> Result<Avro, DataError> {
     if depth > 64 {
         return Err(DataError::new("Avro schema nesting too deep"));
     }
@@ -424,14 +542,29 @@ fn parse_avro(j: &Json, ns: Option<&str>, names: &mut HashMap<String, Avro>, dep
         Json::String(t) => Ok(match t.as_str() {
             "null" => Avro::Null,
             "boolean" => Avro::Boolean,
-            "int" => Avro::Int { connect_type: None, logical: None, meta: Json::Null },
-            "long" => Avro::Long { logical: None, meta: Json::Null },
+            "int" => Avro::Int {
+                connect_type: None,
+                logical: None,
+                meta: Json::Null,
+            },
+            "long" => Avro::Long {
+                logical: None,
+                meta: Json::Null,
+            },
             "float" => Avro::Float,
             "double" => Avro::Double,
-            "bytes" => Avro::Bytes { decimal: None, meta: Json::Null },
+            "bytes" => Avro::Bytes {
+                decimal: None,
+                meta: Json::Null,
+            },
             "string" => Avro::String { meta: Json::Null },
             other => {
-                let full = if other.contains('.') { other.to_string() } else { ns.map(|n| format!("{n}.{other}")).unwrap_or_else(|| other.to_string()) };
+                let full = if other.contains('.') {
+                    other.to_string()
+                } else {
+                    ns.map(|n| format!("{n}.{other}"))
+                        .unwrap_or_else(|| other.to_string())
+                };
                 if names.contains_key(&full) {
                     Avro::Ref(full)
                 } else if names.contains_key(other) {
@@ -441,47 +574,109 @@ fn parse_avro(j: &Json, ns: Option<&str>, names: &mut HashMap<String, Avro>, dep
                 }
             }
         }),
-        Json::Array(branches) => Ok(Avro::Union(branches.iter().map(|b| parse_avro(b, ns, names, depth + 1)).collect::<Result<_, _>>()?)),
+        Json::Array(branches) => Ok(Avro::Union(
+            branches
+                .iter()
+                .map(|b| parse_avro(b, ns, names, depth + 1))
+                .collect::<Result<_, _>>()?,
+        )),
         Json::Object(o) => {
             let t = o.get("type").ok_or_else(bad)?;
-            let logical = o.get("logicalType").and_then(|l| l.as_str()).map(str::to_string);
+            let logical = o
+                .get("logicalType")
+                .and_then(|l| l.as_str())
+                .map(str::to_string);
             let meta = j.clone();
             match t {
                 Json::String(t) => match t.as_str() {
-                    "int" => Ok(Avro::Int { connect_type: o.get("connect.type").and_then(|c| c.as_str()).map(str::to_string), logical, meta }),
+                    "int" => Ok(Avro::Int {
+                        connect_type: o
+                            .get("connect.type")
+                            .and_then(|c| c.as_str())
+                            .map(str::to_string),
+                        logical,
+                        meta,
+                    }),
                     "long" => Ok(Avro::Long { logical, meta }),
                     "bytes" => Ok(Avro::Bytes {
-                        decimal: (logical.as_deref() == Some("decimal")).then(|| o.get("scale").and_then(|s| s.as_i64()).unwrap_or(0) as i32),
+                        decimal: (logical.as_deref() == Some("decimal"))
+                            .then(|| o.get("scale").and_then(|s| s.as_i64()).unwrap_or(0) as i32),
                         meta,
                     }),
                     "string" => Ok(Avro::String { meta }),
                     "fixed" => Ok(Avro::Fixed {
                         size: o.get("size").and_then(|s| s.as_u64()).unwrap_or(0) as usize,
-                        decimal: (logical.as_deref() == Some("decimal")).then(|| o.get("scale").and_then(|s| s.as_i64()).unwrap_or(0) as i32),
+                        decimal: (logical.as_deref() == Some("decimal"))
+                            .then(|| o.get("scale").and_then(|s| s.as_i64()).unwrap_or(0) as i32),
                     }),
-                    "array" => Ok(Avro::Array(Box::new(parse_avro(o.get("items").ok_or_else(bad)?, ns, names, depth + 1)?))),
-                    "map" => Ok(Avro::Map(Box::new(parse_avro(o.get("values").ok_or_else(bad)?, ns, names, depth + 1)?))),
+                    "array" => Ok(Avro::Array(Box::new(parse_avro(
+                        o.get("items").ok_or_else(bad)?,
+                        ns,
+                        names,
+                        depth + 1,
+                    )?))),
+                    "map" => Ok(Avro::Map(Box::new(parse_avro(
+                        o.get("values").ok_or_else(bad)?,
+                        ns,
+                        names,
+                        depth + 1,
+                    )?))),
                     "enum" => {
-                        let name = o.get("name").and_then(|n| n.as_str()).unwrap_or("enum").to_string();
-                        let symbols = o.get("symbols").and_then(|s| s.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default();
-                        let e = Avro::Enum { name: name.clone(), symbols };
+                        let name = o
+                            .get("name")
+                            .and_then(|n| n.as_str())
+                            .unwrap_or("enum")
+                            .to_string();
+                        let symbols = o
+                            .get("symbols")
+                            .and_then(|s| s.as_array())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|s| s.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let e = Avro::Enum {
+                            name: name.clone(),
+                            symbols,
+                        };
                         names.insert(name, e.clone());
                         Ok(e)
                     }
                     "record" | "error" => {
                         let name = o.get("name").and_then(|n| n.as_str()).ok_or_else(bad)?;
                         let rns = o.get("namespace").and_then(|n| n.as_str()).or(ns);
-                        let full = if name.contains('.') { name.to_string() } else { rns.filter(|n| !n.is_empty()).map(|n| format!("{n}.{name}")).unwrap_or_else(|| name.to_string()) };
+                        let full = if name.contains('.') {
+                            name.to_string()
+                        } else {
+                            rns.filter(|n| !n.is_empty())
+                                .map(|n| format!("{n}.{name}"))
+                                .unwrap_or_else(|| name.to_string())
+                        };
                         // Register before the fields so recursive references resolve.
-                        names.insert(full.clone(), Avro::Record { name: full.clone(), connect_name: None, doc: None, fields: vec![] });
+                        names.insert(
+                            full.clone(),
+                            Avro::Record {
+                                name: full.clone(),
+                                connect_name: None,
+                                doc: None,
+                                fields: vec![],
+                            },
+                        );
                         let mut fields = Vec::new();
                         for f in o.get("fields").and_then(|f| f.as_array()).ok_or_else(bad)? {
                             let fname = f.get("name").and_then(|n| n.as_str()).ok_or_else(bad)?;
-                            fields.push((fname.to_string(), parse_avro(f.get("type").ok_or_else(bad)?, rns, names, depth + 1)?));
+                            fields.push((
+                                fname.to_string(),
+                                parse_avro(f.get("type").ok_or_else(bad)?, rns, names, depth + 1)?,
+                            ));
                         }
                         let r = Avro::Record {
                             name: full.clone(),
-                            connect_name: o.get("connect.name").and_then(|n| n.as_str()).map(str::to_string),
+                            connect_name: o
+                                .get("connect.name")
+                                .and_then(|n| n.as_str())
+                                .map(str::to_string),
                             doc: o.get("doc").and_then(|d| d.as_str()).map(str::to_string),
                             fields,
                         };
@@ -518,14 +713,22 @@ fn with_meta(mut b: SchemaBuilder, meta: &Json) -> SchemaBuilder {
 }
 
 impl Avro {
-    fn connect_schema(&self, names: &HashMap<String, Avro>, depth: usize) -> Result<Schema, DataError> {
+    fn connect_schema(
+        &self,
+        names: &HashMap<String, Avro>,
+        depth: usize,
+    ) -> Result<Schema, DataError> {
         if depth > 64 {
             return Err(DataError::new("recursive Avro schemas are not supported"));
         }
         Ok(match self {
             Avro::Null => Schema::optional_of(Type::String),
             Avro::Boolean => Schema::of(Type::Boolean),
-            Avro::Int { connect_type, logical, meta } => match (logical.as_deref(), connect_type.as_deref()) {
+            Avro::Int {
+                connect_type,
+                logical,
+                meta,
+            } => match (logical.as_deref(), connect_type.as_deref()) {
                 (Some("date"), _) => logical::date_schema(),
                 (Some("time-millis"), _) => logical::time_schema(),
                 (_, Some("int8")) => with_meta(SchemaBuilder::int8(), meta).build(),
@@ -538,19 +741,26 @@ impl Avro {
             },
             Avro::Float => Schema::of(Type::Float32),
             Avro::Double => Schema::of(Type::Float64),
-            Avro::Bytes { decimal: Some(s), meta } => {
+            Avro::Bytes {
+                decimal: Some(s),
+                meta,
+            } => {
                 let mut b = logical::decimal_builder(*s);
                 if let Some(p) = meta.get("precision").and_then(|p| p.as_i64()) {
                     b = b.parameter("connect.decimal.precision", &p.to_string());
                 }
                 b.build()
             }
-            Avro::Fixed { decimal: Some(s), .. } => logical::decimal_builder(*s).build(),
+            Avro::Fixed {
+                decimal: Some(s), ..
+            } => logical::decimal_builder(*s).build(),
             Avro::Bytes { meta, .. } => with_meta(SchemaBuilder::bytes(), meta).build(),
             Avro::Fixed { .. } => Schema::of(Type::Bytes),
             Avro::String { meta } => with_meta(SchemaBuilder::string(), meta).build(),
             Avro::Enum { name, symbols } => {
-                let mut b = SchemaBuilder::string().name(Some(name)).parameter("io.confluent.connect.avro.Enum", name);
+                let mut b = SchemaBuilder::string()
+                    .name(Some(name))
+                    .parameter("io.confluent.connect.avro.Enum", name);
                 for s in symbols {
                     b = b.parameter(&format!("io.confluent.connect.avro.Enum.{s}"), s);
                 }
@@ -559,32 +769,62 @@ impl Avro {
             Avro::Array(items) => {
                 if let Avro::Record { name, fields, .. } = items.as_ref() {
                     if name == "io.confluent.connect.avro.MapEntry" && fields.len() == 2 {
-                        return Ok(SchemaBuilder::map(fields[0].1.connect_schema(names, depth + 1)?, fields[1].1.connect_schema(names, depth + 1)?).build());
+                        return Ok(SchemaBuilder::map(
+                            fields[0].1.connect_schema(names, depth + 1)?,
+                            fields[1].1.connect_schema(names, depth + 1)?,
+                        )
+                        .build());
                     }
                 }
                 SchemaBuilder::array(items.connect_schema(names, depth + 1)?).build()
             }
-            Avro::Map(v) => SchemaBuilder::map(Schema::of(Type::String), v.connect_schema(names, depth + 1)?).build(),
-            Avro::Record { name, connect_name, doc, fields } => {
-                let mut b = SchemaBuilder::struct_().name(Some(connect_name.as_deref().unwrap_or(name))).doc(doc.as_deref());
+            Avro::Map(v) => SchemaBuilder::map(
+                Schema::of(Type::String),
+                v.connect_schema(names, depth + 1)?,
+            )
+            .build(),
+            Avro::Record {
+                name,
+                connect_name,
+                doc,
+                fields,
+            } => {
+                let mut b = SchemaBuilder::struct_()
+                    .name(Some(connect_name.as_deref().unwrap_or(name)))
+                    .doc(doc.as_deref());
                 for (n, f) in fields {
                     b = b.field(n, f.connect_schema(names, depth + 1)?)?;
                 }
                 b.build()
             }
             Avro::Union(branches) => {
-                let non_null: Vec<&Avro> = branches.iter().filter(|b| !matches!(b, Avro::Null)).collect();
+                let non_null: Vec<&Avro> = branches
+                    .iter()
+                    .filter(|b| !matches!(b, Avro::Null))
+                    .collect();
                 if non_null.len() == 1 && branches.len() == 2 {
-                    SchemaBuilder::from_schema(&non_null[0].connect_schema(names, depth + 1)?).optional().build()
+                    SchemaBuilder::from_schema(&non_null[0].connect_schema(names, depth + 1)?)
+                        .optional()
+                        .build()
                 } else {
                     return Err(DataError::new("Avro unions other than [\"null\", T] are not supported by this AvroConverter"));
                 }
             }
-            Avro::Ref(n) => names.get(n).ok_or_else(|| DataError::new(format!("unknown Avro type {n}")))?.connect_schema(names, depth + 1)?,
+            Avro::Ref(n) => names
+                .get(n)
+                .ok_or_else(|| DataError::new(format!("unknown Avro type {n}")))?
+                .connect_schema(names, depth + 1)?,
         })
     }
 
-    fn decode(&self, names: &HashMap<String, Avro>, schema: &Schema, b: &[u8], pos: &mut usize, depth: usize) -> Result<Value, DataError> {
+    fn decode(
+        &self,
+        names: &HashMap<String, Avro>,
+        schema: &Schema,
+        b: &[u8],
+        pos: &mut usize,
+        depth: usize,
+    ) -> Result<Value, DataError> {
         if depth > 100 {
             return Err(DataError::new("Avro data nesting too deep"));
         }
@@ -643,10 +883,18 @@ impl Avro {
                     None => Value::Bytes(v),
                 }
             }
-            Avro::String { .. } => Value::String(String::from_utf8(get_bytes(b, pos)?).map_err(|_| DataError::new("invalid UTF-8 in Avro string"))?),
+            Avro::String { .. } => Value::String(
+                String::from_utf8(get_bytes(b, pos)?)
+                    .map_err(|_| DataError::new("invalid UTF-8 in Avro string"))?,
+            ),
             Avro::Enum { symbols, .. } => {
                 let i = get_long(b, pos)?;
-                Value::String(symbols.get(i as usize).cloned().ok_or_else(|| DataError::new("Avro enum index out of range"))?)
+                Value::String(
+                    symbols
+                        .get(i as usize)
+                        .cloned()
+                        .ok_or_else(|| DataError::new("Avro enum index out of range"))?,
+                )
             }
             Avro::Array(items) => {
                 let is_map = schema.ty() == Type::Map;
@@ -666,8 +914,13 @@ impl Avro {
                             return Err(trunc());
                         }
                         if is_map {
-                            let (ks, vs) = (schema.key_schema().ok_or_else(trunc)?, schema.value_schema().ok_or_else(trunc)?);
-                            let Avro::Record { fields, .. } = items.as_ref() else { return Err(trunc()) };
+                            let (ks, vs) = (
+                                schema.key_schema().ok_or_else(trunc)?,
+                                schema.value_schema().ok_or_else(trunc)?,
+                            );
+                            let Avro::Record { fields, .. } = items.as_ref() else {
+                                return Err(trunc());
+                            };
                             let k = fields[0].1.decode(names, ks, b, pos, depth + 1)?;
                             let v = fields[1].1.decode(names, vs, b, pos, depth + 1)?;
                             Value::map_put(&mut entries, k, v);
@@ -706,7 +959,10 @@ impl Avro {
             Avro::Record { fields, .. } => {
                 let mut st = Struct::new(schema);
                 for (n, f) in fields {
-                    let fs = schema.field(n).map(|f| f.schema.clone()).ok_or_else(trunc)?;
+                    let fs = schema
+                        .field(n)
+                        .map(|f| f.schema.clone())
+                        .ok_or_else(trunc)?;
                     let v = f.decode(names, &fs, b, pos, depth + 1)?;
                     st.put(n, v)?;
                 }
@@ -714,10 +970,17 @@ impl Avro {
             }
             Avro::Union(branches) => {
                 let i = get_long(b, pos)?;
-                let branch = branches.get(i as usize).ok_or_else(|| DataError::new("Avro union index out of range"))?;
+                let branch = branches
+                    .get(i as usize)
+                    .ok_or_else(|| DataError::new("Avro union index out of range"))?;
                 branch.decode(names, schema, b, pos, depth + 1)?
             }
-            Avro::Ref(n) => names.get(n).ok_or_else(trunc)?.decode(names, schema, b, pos, depth + 1)?,
+            Avro::Ref(n) => {
+                names
+                    .get(n)
+                    .ok_or_else(trunc)?
+                    .decode(names, schema, b, pos, depth + 1)?
+            }
         })
     }
 }
@@ -726,7 +989,9 @@ fn get_long(b: &[u8], pos: &mut usize) -> Result<i64, DataError> {
     let mut z: u64 = 0;
     let mut shift = 0;
     loop {
-        let byte = *b.get(*pos).ok_or_else(|| DataError::new("Avro data is truncated"))?;
+        let byte = *b
+            .get(*pos)
+            .ok_or_else(|| DataError::new("Avro data is truncated"))?;
         *pos += 1;
         z |= ((byte & 0x7f) as u64) << shift;
         if byte & 0x80 == 0 {
@@ -758,12 +1023,21 @@ mod tests {
     fn schema_mapping_and_binary_round_trip() {
         let schema = SchemaBuilder::struct_()
             .name(Some("ksql.ratings"))
-            .field("rating_id", Schema::of(Type::Int64)).unwrap()
-            .field("stars", Schema::of(Type::Int32)).unwrap()
-            .field("channel", Schema::optional_of(Type::String)).unwrap()
-            .field("small", Schema::of(Type::Int8)).unwrap()
-            .field("price", logical::decimal_builder(2).build()).unwrap()
-            .field("tags", SchemaBuilder::map(Schema::of(Type::String), Schema::of(Type::Int64)).build()).unwrap()
+            .field("rating_id", Schema::of(Type::Int64))
+            .unwrap()
+            .field("stars", Schema::of(Type::Int32))
+            .unwrap()
+            .field("channel", Schema::optional_of(Type::String))
+            .unwrap()
+            .field("small", Schema::of(Type::Int8))
+            .unwrap()
+            .field("price", logical::decimal_builder(2).build())
+            .unwrap()
+            .field(
+                "tags",
+                SchemaBuilder::map(Schema::of(Type::String), Schema::of(Type::Int64)).build(),
+            )
+            .unwrap()
             .build();
         let avro = to_avro_schema(&schema);
         assert_eq!(avro["type"], "record");
@@ -776,24 +1050,33 @@ mod tests {
         st.put("stars", Value::Int32(-4)).unwrap();
         st.put("channel", Value::str("web")).unwrap();
         st.put("small", Value::Int8(7)).unwrap();
-        st.put("price", Value::Decimal(BigDecimal::parse("12.34").unwrap())).unwrap();
-        st.put("tags", Value::Map(vec![(Value::str("a"), Value::Int64(1))])).unwrap();
+        st.put("price", Value::Decimal(BigDecimal::parse("12.34").unwrap()))
+            .unwrap();
+        st.put("tags", Value::Map(vec![(Value::str("a"), Value::Int64(1))]))
+            .unwrap();
         let mut bytes = Vec::new();
         encode(&schema, &Value::Struct(st.clone()), &mut bytes, 0).unwrap();
         let mut names = HashMap::new();
         let parsed = parse_avro(&avro, None, &mut names, 0).unwrap();
         let back_schema = parsed.connect_schema(&names, 0).unwrap();
         let mut pos = 0;
-        let back = parsed.decode(&names, &back_schema, &bytes, &mut pos, 0).unwrap();
+        let back = parsed
+            .decode(&names, &back_schema, &bytes, &mut pos, 0)
+            .unwrap();
         assert_eq!(pos, bytes.len());
         let Value::Struct(b) = back else { panic!() };
         assert_eq!(b.get("rating_id").unwrap(), Value::Int64(5313));
         assert_eq!(b.get("stars").unwrap(), Value::Int32(-4));
         assert_eq!(b.get("small").unwrap(), Value::Int8(7));
-        assert_eq!(b.get("price").unwrap(), Value::Decimal(BigDecimal::parse("12.34").unwrap()));
+        assert_eq!(
+            b.get("price").unwrap(),
+            Value::Decimal(BigDecimal::parse("12.34").unwrap())
+        );
         assert_eq!(back_schema.name(), Some("ksql.ratings"));
         // Truncated input is an error, not a panic.
         let mut pos = 0;
-        assert!(parsed.decode(&names, &back_schema, &bytes[..bytes.len() - 3], &mut pos, 0).is_err());
+        assert!(parsed
+            .decode(&names, &back_schema, &bytes[..bytes.len() - 3], &mut pos, 0)
+            .is_err());
     }
 }

@@ -4,7 +4,8 @@
 //! formatting, base64 for bytes and BASE64 decimals).
 
 use crate::config::{
-    default_bool, default_int, default_str, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator,
+    default_bool, default_int, default_str, ConfigDef, ConfigError, ConfigType, Importance, Props,
+    Validator,
 };
 use crate::data::logical::{self, Logical};
 use crate::data::{DataError, Schema, SchemaAndValue, SchemaBuilder, Struct, Type, Value};
@@ -76,7 +77,11 @@ impl JsonConverterConfig {
         let p = Self::config_def().parse(props)?;
         Ok(JsonConverterConfig {
             schemas_enable: p.bool("schemas.enable"),
-            decimal_format: if p.string("decimal.format").unwrap_or_default().eq_ignore_ascii_case("NUMERIC") {
+            decimal_format: if p
+                .string("decimal.format")
+                .unwrap_or_default()
+                .eq_ignore_ascii_case("NUMERIC")
+            {
                 DecimalFormat::Numeric
             } else {
                 DecimalFormat::Base64
@@ -115,14 +120,24 @@ impl JsonConverter {
     }
 
     /// The JSON tree (envelope or bare) for a value; `None` for the tombstone.
-    pub fn to_json_tree(&self, schema: Option<&Schema>, value: &Value) -> Result<Option<JsonNode>, DataError> {
+    pub fn to_json_tree(
+        &self,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<JsonNode>, DataError> {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
         let payload = self.convert_to_json(schema, value)?;
         if self.config.schemas_enable {
             let mut env = JsonNode::object();
-            env.insert("schema".into(), schema.map(|s| self.as_json_schema(s)).transpose()?.unwrap_or(JsonNode::Null));
+            env.insert(
+                "schema".into(),
+                schema
+                    .map(|s| self.as_json_schema(s))
+                    .transpose()?
+                    .unwrap_or(JsonNode::Null),
+            );
             env.insert("payload".into(), payload);
             Ok(Some(JsonNode::Object(env)))
         } else {
@@ -206,12 +221,19 @@ impl JsonConverter {
     }
 
     /// `convertToJson`.
-    pub fn convert_to_json(&self, schema: Option<&Schema>, value: &Value) -> Result<JsonNode, DataError> {
+    pub fn convert_to_json(
+        &self,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<JsonNode, DataError> {
         if value.is_null() {
             let Some(schema) = schema else {
                 return Ok(JsonNode::Null);
             };
-            if let (Some(d), true) = (schema.default_value(), self.config.replace_null_with_default) {
+            if let (Some(d), true) = (
+                schema.default_value(),
+                self.config.replace_null_with_default,
+            ) {
                 return self.convert_to_json(Some(schema), d);
             }
             if schema.is_optional() {
@@ -229,13 +251,18 @@ impl JsonConverter {
         let ty = match schema {
             Some(s) => s.ty(),
             None => value.schema_type().ok_or_else(|| {
-                DataError::new(format!("Java class {} does not have corresponding schema type.", value.java_class()))
+                DataError::new(format!(
+                    "Java class {} does not have corresponding schema type.",
+                    value.java_class()
+                ))
             })?,
         };
         let mismatch = || {
             DataError::new(format!(
                 "Invalid type for {}: {}",
-                schema.map(|s| s.ty().java_name()).unwrap_or("unknown schema"),
+                schema
+                    .map(|s| s.ty().java_name())
+                    .unwrap_or("unknown schema"),
                 value.java_class()
             ))
         };
@@ -249,10 +276,20 @@ impl JsonConverter {
             (Type::Boolean, Value::Boolean(v)) => JsonNode::Bool(*v),
             (Type::String, Value::String(v)) => JsonNode::String(v.clone()),
             (Type::Bytes, Value::Bytes(v)) => JsonNode::Binary(v.clone()),
-            (Type::Bytes, _) => return Err(DataError::new(format!("Invalid type for bytes type: {}", value.java_class()))),
+            (Type::Bytes, _) => {
+                return Err(DataError::new(format!(
+                    "Invalid type for bytes type: {}",
+                    value.java_class()
+                )))
+            }
             (Type::Array, Value::Array(items)) => {
                 let vs = schema.and_then(|s| s.value_schema());
-                JsonNode::Array(items.iter().map(|i| self.convert_to_json(vs, i)).collect::<Result<_, _>>()?)
+                JsonNode::Array(
+                    items
+                        .iter()
+                        .map(|i| self.convert_to_json(vs, i))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             (Type::Map, Value::Map(entries)) => {
                 let object_mode = match schema {
@@ -271,7 +308,10 @@ impl JsonConverter {
                 } else {
                     let mut list = Vec::new();
                     for (k, v) in entries {
-                        list.push(JsonNode::Array(vec![self.convert_to_json(ks, k)?, self.convert_to_json(vs, v)?]));
+                        list.push(JsonNode::Array(vec![
+                            self.convert_to_json(ks, k)?,
+                            self.convert_to_json(vs, v)?,
+                        ]));
                     }
                     JsonNode::Array(list)
                 }
@@ -291,7 +331,12 @@ impl JsonConverter {
         })
     }
 
-    fn logical_to_json(&self, logical: Logical, schema: &Schema, value: &Value) -> Result<JsonNode, DataError> {
+    fn logical_to_json(
+        &self,
+        logical: Logical,
+        schema: &Schema,
+        value: &Value,
+    ) -> Result<JsonNode, DataError> {
         match logical {
             Logical::Decimal => {
                 let Value::Decimal(d) = value else {
@@ -302,7 +347,9 @@ impl JsonConverter {
                 };
                 Ok(match self.config.decimal_format {
                     DecimalFormat::Numeric => JsonNode::Number(Number::Decimal(d.clone())),
-                    DecimalFormat::Base64 => JsonNode::Binary(logical::decimal_from_logical(schema, d)?),
+                    DecimalFormat::Base64 => {
+                        JsonNode::Binary(logical::decimal_from_logical(schema, d)?)
+                    }
                 })
             }
             Logical::Date | Logical::Time | Logical::Timestamp => {
@@ -318,8 +365,12 @@ impl JsonConverter {
                     )));
                 };
                 Ok(match logical {
-                    Logical::Date => JsonNode::Number(Number::Int(logical::date_from_logical(*ms)?)),
-                    Logical::Time => JsonNode::Number(Number::Int(logical::time_from_logical(*ms)?)),
+                    Logical::Date => {
+                        JsonNode::Number(Number::Int(logical::date_from_logical(*ms)?))
+                    }
+                    Logical::Time => {
+                        JsonNode::Number(Number::Int(logical::time_from_logical(*ms)?))
+                    }
                     _ => JsonNode::Number(Number::Long(*ms)),
                 })
             }
@@ -348,18 +399,25 @@ impl JsonConverter {
             "array" => {
                 let items = js.get("items").filter(|i| !i.is_null());
                 let Some(items) = items else {
-                    return Err(DataError::new("Array schema did not specify the element type"));
+                    return Err(DataError::new(
+                        "Array schema did not specify the element type",
+                    ));
                 };
-                let elem = self
-                    .as_connect_schema(items)?
-                    .ok_or_else(|| DataError::new("Array schema did not specify the element type"))?;
+                let elem = self.as_connect_schema(items)?.ok_or_else(|| {
+                    DataError::new("Array schema did not specify the element type")
+                })?;
                 SchemaBuilder::array(elem)
             }
             "map" => {
-                let keys = js.get("keys").ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
-                let values =
-                    js.get("values").ok_or_else(|| DataError::new("Map schema did not specify the value type"))?;
-                let k = self.as_connect_schema(keys)?.ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
+                let keys = js
+                    .get("keys")
+                    .ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
+                let values = js
+                    .get("values")
+                    .ok_or_else(|| DataError::new("Map schema did not specify the value type"))?;
+                let k = self
+                    .as_connect_schema(keys)?
+                    .ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
                 let v = self
                     .as_connect_schema(values)?
                     .ok_or_else(|| DataError::new("Map schema did not specify the value type"))?;
@@ -368,16 +426,17 @@ impl JsonConverter {
             "struct" => {
                 let mut b = SchemaBuilder::struct_();
                 let Some(JsonNode::Array(fields)) = js.get("fields") else {
-                    return Err(DataError::new("Struct schema's \"fields\" argument is not an array."));
+                    return Err(DataError::new(
+                        "Struct schema's \"fields\" argument is not an array.",
+                    ));
                 };
                 for f in fields {
-                    let name = f
-                        .get("field")
-                        .and_then(|n| n.text_value())
-                        .ok_or_else(|| DataError::new("Struct schema's field name not specified properly"))?;
-                    let fs = self
-                        .as_connect_schema(f)?
-                        .ok_or_else(|| DataError::new("Struct schema's field name not specified properly"))?;
+                    let name = f.get("field").and_then(|n| n.text_value()).ok_or_else(|| {
+                        DataError::new("Struct schema's field name not specified properly")
+                    })?;
+                    let fs = self.as_connect_schema(f)?.ok_or_else(|| {
+                        DataError::new("Struct schema's field name not specified properly")
+                    })?;
                     b = b.field(name, fs)?;
                 }
                 b
@@ -412,17 +471,27 @@ impl JsonConverter {
     }
 
     /// `convertToConnect`.
-    pub fn convert_to_connect(&self, schema: Option<&Schema>, node: Option<&JsonNode>) -> Result<Value, DataError> {
+    pub fn convert_to_connect(
+        &self,
+        schema: Option<&Schema>,
+        node: Option<&JsonNode>,
+    ) -> Result<Value, DataError> {
         let ty = match schema {
             Some(schema) => {
                 if node.is_none_or(|n| n.is_null()) {
-                    if let (Some(d), true) = (schema.default_value(), self.config.replace_null_with_default) {
+                    if let (Some(d), true) = (
+                        schema.default_value(),
+                        self.config.replace_null_with_default,
+                    ) {
                         return Ok(d.clone());
                     }
                     if schema.is_optional() {
                         return Ok(Value::Null);
                     }
-                    return Err(DataError::new(format!("Invalid null value for required {} field", schema.ty())));
+                    return Err(DataError::new(format!(
+                        "Invalid null value for required {} field",
+                        schema.ty()
+                    )));
                 }
                 schema.ty()
             }
@@ -439,7 +508,9 @@ impl JsonConverter {
                 Some(JsonNode::Array(_)) => Type::Array,
                 Some(JsonNode::Object(_)) => Type::Map,
                 Some(JsonNode::String(_)) => Type::String,
-                Some(JsonNode::Binary(_)) => return Err(DataError::new("Unknown schema type: null")),
+                Some(JsonNode::Binary(_)) => {
+                    return Err(DataError::new("Unknown schema type: null"))
+                }
             },
         };
         let node = node.unwrap_or(&JsonNode::Null);
@@ -472,7 +543,12 @@ impl JsonConverter {
                     JsonNode::Object(m) => m.values().collect(),
                     _ => vec![],
                 };
-                Value::Array(items.into_iter().map(|i| self.convert_to_connect(es, Some(i))).collect::<Result<_, _>>()?)
+                Value::Array(
+                    items
+                        .into_iter()
+                        .map(|i| self.convert_to_connect(es, Some(i)))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             Type::Map => {
                 let ks = schema.and_then(|s| s.key_schema());
@@ -486,7 +562,11 @@ impl JsonConverter {
                         )));
                     };
                     for (k, v) in m {
-                        Value::map_put(&mut out, Value::String(k.clone()), self.convert_to_connect(vs, Some(v))?);
+                        Value::map_put(
+                            &mut out,
+                            Value::String(k.clone()),
+                            self.convert_to_connect(vs, Some(v))?,
+                        );
                     }
                 } else {
                     let JsonNode::Array(entries) = node else {
@@ -538,7 +618,9 @@ impl JsonConverter {
     pub fn to_connect_tree(&self, tree: JsonNode) -> Result<SchemaAndValue, DataError> {
         let (schema_node, payload) = if self.config.schemas_enable {
             match &tree {
-                JsonNode::Object(m) if m.len() == 2 && m.contains_key("schema") && m.contains_key("payload") => {
+                JsonNode::Object(m)
+                    if m.len() == 2 && m.contains_key("schema") && m.contains_key("payload") =>
+                {
                     (m["schema"].clone(), m["payload"].clone())
                 }
                 _ => return Err(DataError::new(ENVELOPE_FIELDS_ERROR)),
@@ -552,7 +634,11 @@ impl JsonConverter {
     }
 }
 
-fn logical_to_connect(logical: Logical, schema: &Schema, node: &JsonNode) -> Result<Value, DataError> {
+fn logical_to_connect(
+    logical: Logical,
+    schema: &Schema,
+    node: &JsonNode,
+) -> Result<Value, DataError> {
     match logical {
         Logical::Decimal => {
             if let JsonNode::Number(_) = node {
@@ -565,7 +651,8 @@ fn logical_to_connect(logical: Logical, schema: &Schema, node: &JsonNode) -> Res
                     .flatten()
                     .ok_or_else(|| DataError::new("Invalid bytes for Decimal field"))?;
                 return Ok(Value::Decimal(
-                    logical::decimal_to_logical(schema, &bytes).map_err(|_| DataError::new("Invalid bytes for Decimal field"))?,
+                    logical::decimal_to_logical(schema, &bytes)
+                        .map_err(|_| DataError::new("Invalid bytes for Decimal field"))?,
                 ));
             }
             Err(DataError::new(format!(
@@ -604,7 +691,12 @@ fn logical_to_connect(logical: Logical, schema: &Schema, node: &JsonNode) -> Res
 }
 
 impl Converter for JsonConverter {
-    fn from_connect(&self, _topic: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect(
+        &self,
+        _topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         Ok(self.to_json_tree(schema, value)?.map(|t| t.to_bytes()))
     }
 
@@ -630,10 +722,21 @@ impl Converter for JsonConverter {
 }
 
 impl HeaderConverter for JsonConverter {
-    fn from_connect_header(&self, topic: &str, _key: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         self.from_connect(topic, schema, value)
     }
-    fn to_connect_header(&self, topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         self.to_connect(topic, bytes)
     }
 }
@@ -651,8 +754,14 @@ mod tests {
         let input = br#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"r"},"payload":{"id":3,"name":"Merilyn"}}"#;
         let c = conv(true);
         let sv = c.to_connect("t", Some(input)).unwrap();
-        let out = c.from_connect("t", sv.schema.as_ref(), &sv.value).unwrap().unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(input.to_vec()).unwrap());
+        let out = c
+            .from_connect("t", sv.schema.as_ref(), &sv.value)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(input.to_vec()).unwrap()
+        );
     }
 
     #[test]
@@ -661,9 +770,15 @@ mod tests {
         let sv = c.to_connect("t", Some(br#"{"a":1,"b":2.5}"#)).unwrap();
         assert_eq!(
             sv.value,
-            Value::Map(vec![(Value::str("a"), Value::Int64(1)), (Value::str("b"), Value::Float64(2.5))])
+            Value::Map(vec![
+                (Value::str("a"), Value::Int64(1)),
+                (Value::str("b"), Value::Float64(2.5))
+            ])
         );
-        assert_eq!(c.from_connect("t", None, &sv.value).unwrap().unwrap(), br#"{"a":1,"b":2.5}"#.to_vec());
+        assert_eq!(
+            c.from_connect("t", None, &sv.value).unwrap().unwrap(),
+            br#"{"a":1,"b":2.5}"#.to_vec()
+        );
     }
 
     #[test]
@@ -677,7 +792,11 @@ mod tests {
         let schema = logical::decimal_builder(2).build();
         let c = conv(true);
         let out = c
-            .from_connect("t", Some(&schema), &Value::Decimal(crate::data::BigDecimal::parse("1.28").unwrap()))
+            .from_connect(
+                "t",
+                Some(&schema),
+                &Value::Decimal(crate::data::BigDecimal::parse("1.28").unwrap()),
+            )
             .unwrap()
             .unwrap();
         assert_eq!(

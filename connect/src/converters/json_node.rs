@@ -73,7 +73,10 @@ impl JsonNode {
     }
 
     pub fn is_integral(&self) -> bool {
-        matches!(self, JsonNode::Number(Number::Int(_) | Number::Long(_) | Number::BigInt(_)))
+        matches!(
+            self,
+            JsonNode::Number(Number::Int(_) | Number::Long(_) | Number::BigInt(_))
+        )
     }
 
     /// `intValue()`: Java narrowing; 0 for non-numbers (Jackson's ValueNode default).
@@ -134,7 +137,9 @@ impl JsonNode {
             JsonNode::Number(Number::Float(f)) => {
                 BigDecimal::parse(&javafmt::float_to_string(*f)).unwrap_or_else(BigDecimal::zero)
             }
-            JsonNode::Number(Number::Double(f)) => BigDecimal::from_f64_str(*f).unwrap_or_else(BigDecimal::zero),
+            JsonNode::Number(Number::Double(f)) => {
+                BigDecimal::from_f64_str(*f).unwrap_or_else(BigDecimal::zero)
+            }
             _ => BigDecimal::zero(),
         }
     }
@@ -190,7 +195,11 @@ fn decode_base64_lenient(s: &str) -> Result<Vec<u8>, String> {
     let trimmed = s.trim_end_matches('=');
     base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(trimmed)
-        .map_err(|e| format!("Cannot access contents of TextNode as binary due to broken Base64 encoding: {e}"))
+        .map_err(|e| {
+            format!(
+                "Cannot access contents of TextNode as binary due to broken Base64 encoding: {e}"
+            )
+        })
 }
 
 fn number_text(n: &Number) -> String {
@@ -212,7 +221,11 @@ fn write_node(out: &mut Vec<u8>, node: &JsonNode) {
         JsonNode::String(s) => write_string(out, s),
         JsonNode::Binary(b) => {
             out.push(b'"');
-            out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(b).as_bytes());
+            out.extend_from_slice(
+                base64::engine::general_purpose::STANDARD
+                    .encode(b)
+                    .as_bytes(),
+            );
             out.push(b'"');
         }
         JsonNode::Array(items) => {
@@ -253,7 +266,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
             '\n' => out.extend_from_slice(b"\\n"),
             '\u{c}' => out.extend_from_slice(b"\\f"),
             '\r' => out.extend_from_slice(b"\\r"),
-            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04X}", c as u32).as_bytes()),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04X}", c as u32).as_bytes())
+            }
             c => {
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -267,7 +282,11 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
 /// the first value is ignored, as Jackson does by default).
 pub fn parse(bytes: &[u8]) -> Result<JsonNode, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8: {e}"))?;
-    let mut p = JsonParser { s: text.as_bytes(), i: 0, text };
+    let mut p = JsonParser {
+        s: text.as_bytes(),
+        i: 0,
+        text,
+    };
     p.skip_ws();
     if p.i >= p.s.len() {
         return Err("No content to map due to end-of-input".into());
@@ -312,7 +331,9 @@ impl JsonParser<'_> {
                 loop {
                     self.skip_ws();
                     if self.s.get(self.i) != Some(&b'"') {
-                        return self.err("Unexpected character: was expecting double-quote to start field name");
+                        return self.err(
+                            "Unexpected character: was expecting double-quote to start field name",
+                        );
                     }
                     let k = self.string()?;
                     self.skip_ws();
@@ -329,7 +350,9 @@ impl JsonParser<'_> {
                             self.i += 1;
                             return Ok(JsonNode::Object(m));
                         }
-                        _ => return self.err("Unexpected character: was expecting comma to separate Object entries"),
+                        _ => return self.err(
+                            "Unexpected character: was expecting comma to separate Object entries",
+                        ),
                     }
                 }
             }
@@ -350,7 +373,9 @@ impl JsonParser<'_> {
                             self.i += 1;
                             return Ok(JsonNode::Array(items));
                         }
-                        _ => return self.err("Unexpected character: was expecting comma to separate Array entries"),
+                        _ => return self.err(
+                            "Unexpected character: was expecting comma to separate Array entries",
+                        ),
                     }
                 }
             }
@@ -367,7 +392,11 @@ impl JsonParser<'_> {
         if self.s[self.i..].starts_with(word.as_bytes()) {
             self.i += word.len();
             // Jackson rejects `trueX` (an unrecognized token)
-            if self.s.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric()) {
+            if self
+                .s
+                .get(self.i)
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            {
                 return self.err("Unrecognized token");
             }
             Ok(node)
@@ -414,7 +443,8 @@ impl JsonParser<'_> {
                 self.i += 1;
             }
             if self.i == es {
-                return self.err("Unexpected character: Exponent indicator not followed by a digit");
+                return self
+                    .err("Unexpected character: Exponent indicator not followed by a digit");
             }
         }
         let text = &self.text[start..self.i];
@@ -464,10 +494,14 @@ impl JsonParser<'_> {
                         b'u' => {
                             let hi = self.hex4()?;
                             if (0xD800..0xDC00).contains(&hi) {
-                                if self.s.get(self.i) == Some(&b'\\') && self.s.get(self.i + 1) == Some(&b'u') {
+                                if self.s.get(self.i) == Some(&b'\\')
+                                    && self.s.get(self.i + 1) == Some(&b'u')
+                                {
                                     self.i += 2;
                                     let lo = self.hex4()?;
-                                    let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff);
+                                    let cp = 0x10000
+                                        + ((hi - 0xD800) << 10)
+                                        + (lo.wrapping_sub(0xDC00) & 0x3ff);
                                     out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
                                 } else {
                                     out.push('\u{fffd}');
@@ -495,7 +529,8 @@ impl JsonParser<'_> {
         let Some(h) = self.text.get(self.i..self.i + 4) else {
             return self.err("Unexpected end-of-input in a unicode escape");
         };
-        let v = u32::from_str_radix(h, 16).map_err(|_| format!("Illegal unicode escape at {}", self.i))?;
+        let v = u32::from_str_radix(h, 16)
+            .map_err(|_| format!("Illegal unicode escape at {}", self.i))?;
         self.i += 4;
         Ok(v)
     }
@@ -514,8 +549,14 @@ mod tests {
     #[test]
     fn numbers_classify_like_jackson() {
         assert_eq!(parse(b"5").unwrap(), JsonNode::Number(Number::Int(5)));
-        assert_eq!(parse(b"5000000000").unwrap(), JsonNode::Number(Number::Long(5_000_000_000)));
-        assert!(matches!(parse(b"1.50").unwrap(), JsonNode::Number(Number::Decimal(_))));
+        assert_eq!(
+            parse(b"5000000000").unwrap(),
+            JsonNode::Number(Number::Long(5_000_000_000))
+        );
+        assert!(matches!(
+            parse(b"1.50").unwrap(),
+            JsonNode::Number(Number::Decimal(_))
+        ));
         assert_eq!(parse(b"1.50").unwrap().to_json_string(), "1.50");
         assert!(parse(b"01").is_err());
         assert!(parse(b"{\"a\":}").is_err());
@@ -527,7 +568,10 @@ mod tests {
         m.insert("s".into(), JsonNode::String("a\u{1}\"é".into()));
         m.insert("f".into(), JsonNode::Number(Number::Float(1.0)));
         m.insert("b".into(), JsonNode::Binary(vec![1, 2, 3]));
-        assert_eq!(JsonNode::Object(m).to_json_string(), r#"{"s":"a\u0001\"é","f":1.0,"b":"AQID"}"#);
+        assert_eq!(
+            JsonNode::Object(m).to_json_string(),
+            r#"{"s":"a\u0001\"é","f":1.0,"b":"AQID"}"#
+        );
     }
 
     #[test]

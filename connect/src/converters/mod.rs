@@ -14,15 +14,34 @@ pub mod string;
 use crate::config::{ConfigError, Props};
 use crate::data::{DataError, Schema, SchemaAndValue, Value};
 
+// The method names are Kafka's (`fromConnectData`, `toConnectData`).
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send + Sync {
     /// Connect data to bytes; `None` is a null (tombstone) payload.
-    fn from_connect(&self, topic: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError>;
+    fn from_connect(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError>;
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError>;
 }
 
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send + Sync {
-    fn from_connect_header(&self, topic: &str, key: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError>;
-    fn to_connect_header(&self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError>;
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError>;
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError>;
 }
 
 /// Every converter class this worker provides, as `/connector-plugins?connectorsOnly=false` lists them.
@@ -53,7 +72,9 @@ fn short(class: &str) -> &str {
 /// settings (the `key.converter.`/`value.converter.` prefixed keys, prefix removed).
 pub fn build(class: &str, props: &Props, is_key: bool) -> Result<Box<dyn Converter>, ConfigError> {
     let mut props = props.clone();
-    props.entry("converter.type".into()).or_insert_with(|| if is_key { "key" } else { "value" }.into());
+    props
+        .entry("converter.type".into())
+        .or_insert_with(|| if is_key { "key" } else { "value" }.into());
     Ok(match short(class.trim()) {
         "JsonConverter" => Box::new(json::JsonConverterConfig::parse(&props)?.build()),
         "StringConverter" => Box::new(string::StringConverterConfig::parse(&props)?.build()),
@@ -76,16 +97,25 @@ pub fn build(class: &str, props: &Props, is_key: bool) -> Result<Box<dyn Convert
 
 pub fn build_header(class: &str, props: &Props) -> Result<Box<dyn HeaderConverter>, ConfigError> {
     let mut props = props.clone();
-    props.entry("converter.type".into()).or_insert_with(|| "header".into());
+    props
+        .entry("converter.type".into())
+        .or_insert_with(|| "header".into());
     Ok(match short(class.trim()) {
         "SimpleHeaderConverter" => Box::new(simple_header::SimpleHeaderConverter),
         "JsonConverter" => Box::new(json::JsonConverterConfig::parse(&props)?.build()),
         "StringConverter" => Box::new(string::StringConverterConfig::parse(&props)?.build()),
-        _ => return Err(ConfigError::new(format!("Class {} could not be found.", class.trim()))),
+        _ => {
+            return Err(ConfigError::new(format!(
+                "Class {} could not be found.",
+                class.trim()
+            )))
+        }
     })
 }
 
 /// Whether a converter class name is one `build` knows (for validation).
 pub fn is_known(class: &str) -> bool {
-    CONVERTER_CLASSES.iter().any(|c| *c == class.trim() || short(c) == class.trim())
+    CONVERTER_CLASSES
+        .iter()
+        .any(|c| *c == class.trim() || short(c) == class.trim())
 }

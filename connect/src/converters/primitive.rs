@@ -9,10 +9,18 @@ use super::{Converter, HeaderConverter};
 pub struct ByteArrayConverter;
 
 impl Converter for ByteArrayConverter {
-    fn from_connect(&self, _topic: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect(
+        &self,
+        _topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         if let Some(s) = schema {
             if s.ty() != Type::Bytes {
-                return Err(DataError::new(format!("Invalid schema type for ByteArrayConverter: {}", s.ty())));
+                return Err(DataError::new(format!(
+                    "Invalid schema type for ByteArrayConverter: {}",
+                    s.ty()
+                )));
             }
         }
         match value {
@@ -28,16 +36,29 @@ impl Converter for ByteArrayConverter {
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
         Ok(SchemaAndValue::new(
             Some(Schema::optional_of(Type::Bytes)),
-            bytes.map(|b| Value::Bytes(b.to_vec())).unwrap_or(Value::Null),
+            bytes
+                .map(|b| Value::Bytes(b.to_vec()))
+                .unwrap_or(Value::Null),
         ))
     }
 }
 
 impl HeaderConverter for ByteArrayConverter {
-    fn from_connect_header(&self, topic: &str, _key: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         self.from_connect(topic, schema, value)
     }
-    fn to_connect_header(&self, topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         self.to_connect(topic, bytes)
     }
 }
@@ -84,7 +105,12 @@ impl NumberConverter {
 }
 
 impl Converter for NumberConverter {
-    fn from_connect(&self, _topic: &str, _schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect(
+        &self,
+        _topic: &str,
+        _schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         let bytes = match (self.kind, value) {
             (_, Value::Null) => return Ok(None),
             (Kind::Boolean, Value::Boolean(b)) => vec![*b as u8],
@@ -122,12 +148,18 @@ impl Converter for NumberConverter {
             Kind::Boolean => match b[0] {
                 0 => Value::Boolean(false),
                 1 => Value::Boolean(true),
-                _ => return Err(DataError::new("Failed to deserialize BOOLEAN: unexpected byte value")),
+                _ => {
+                    return Err(DataError::new(
+                        "Failed to deserialize BOOLEAN: unexpected byte value",
+                    ))
+                }
             },
             Kind::Short => Value::Int16(i16::from_be_bytes([b[0], b[1]])),
             Kind::Integer => Value::Int32(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
             Kind::Long => Value::Int64(i64::from_be_bytes(buf)),
-            Kind::Float => Value::Float32(f32::from_bits(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))),
+            Kind::Float => {
+                Value::Float32(f32::from_bits(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+            }
             Kind::Double => Value::Float64(f64::from_bits(u64::from_be_bytes(buf))),
         };
         Ok(SchemaAndValue::new(schema, v))

@@ -17,9 +17,14 @@ pub struct RegistryClient {
     by_id: Mutex<HashMap<i32, String>>,
 }
 
-fn run<T: Send + 'static>(f: impl std::future::Future<Output = Result<T, String>> + Send + 'static) -> Result<T, String> {
+fn run<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
         rt.block_on(f)
     })
     .join()
@@ -27,17 +32,32 @@ fn run<T: Send + 'static>(f: impl std::future::Future<Output = Result<T, String>
 }
 
 async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, String> {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
-    let mut req = client.request(method, &url).header("Accept", "application/vnd.schemaregistry.v1+json, application/json");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut req = client.request(method, &url).header(
+        "Accept",
+        "application/vnd.schemaregistry.v1+json, application/json",
+    );
     if let Some(b) = body {
-        req = req.header("Content-Type", "application/vnd.schemaregistry.v1+json").body(b.to_string());
+        req = req
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .body(b.to_string());
     }
-    let resp = req.send().await.map_err(|e| format!("schema registry {url}: {e}"))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("schema registry {url}: {e}"))?;
     let status = resp.status().as_u16();
     let text = resp.text().await.map_err(|e| e.to_string())?;
     let v: Json = serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
     if status >= 400 {
-        let msg = v.get("message").and_then(|m| m.as_str()).unwrap_or(&text).to_string();
+        let msg = v
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or(&text)
+            .to_string();
         return Err(format!("schema registry returned {status}: {msg}"));
     }
     Ok(v)
@@ -45,18 +65,40 @@ async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Resul
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 impl RegistryClient {
     pub fn new(url: &str) -> RegistryClient {
-        let base = url.split(',').next().unwrap_or(url).trim().trim_end_matches('/').to_string();
-        RegistryClient { base, by_schema: Mutex::new(HashMap::new()), by_id: Mutex::new(HashMap::new()) }
+        let base = url
+            .split(',')
+            .next()
+            .unwrap_or(url)
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        RegistryClient {
+            base,
+            by_schema: Mutex::new(HashMap::new()),
+            by_id: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Registers (or, without auto-registration, looks up) a schema; returns its id.
-    pub fn id_for(&self, subject: &str, schema: &str, schema_type: &str, auto_register: bool) -> Result<i32, DataError> {
+    pub fn id_for(
+        &self,
+        subject: &str,
+        schema: &str,
+        schema_type: &str,
+        auto_register: bool,
+    ) -> Result<i32, DataError> {
         let key = (subject.to_string(), schema.to_string());
         if let Some(id) = self.by_schema.lock().get(&key) {
             return Ok(*id);
@@ -70,8 +112,12 @@ impl RegistryClient {
         } else {
             format!("{}/subjects/{}", self.base, enc(subject))
         };
-        let v = run(call(reqwest::Method::POST, url, Some(body))).map_err(|e| DataError::new(format!("Failed to access Avro data from topic: {e}")))?;
-        let id = v.get("id").and_then(|i| i.as_i64()).ok_or_else(|| DataError::new(format!("schema registry answered without an id: {v}")))? as i32;
+        let v = run(call(reqwest::Method::POST, url, Some(body)))
+            .map_err(|e| DataError::new(format!("Failed to access Avro data from topic: {e}")))?;
+        let id =
+            v.get("id").and_then(|i| i.as_i64()).ok_or_else(|| {
+                DataError::new(format!("schema registry answered without an id: {v}"))
+            })? as i32;
         self.by_schema.lock().insert(key, id);
         self.by_id.lock().insert(id, schema.to_string());
         Ok(id)
@@ -79,10 +125,18 @@ impl RegistryClient {
 
     /// The latest schema registered under a subject (`use.latest.version`).
     pub fn latest(&self, subject: &str) -> Result<(i32, String), DataError> {
-        let v = run(call(reqwest::Method::GET, format!("{}/subjects/{}/versions/latest", self.base, enc(subject)), None))
-            .map_err(DataError::new)?;
+        let v = run(call(
+            reqwest::Method::GET,
+            format!("{}/subjects/{}/versions/latest", self.base, enc(subject)),
+            None,
+        ))
+        .map_err(DataError::new)?;
         let id = v.get("id").and_then(|i| i.as_i64()).unwrap_or(-1) as i32;
-        let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or_default().to_string();
+        let schema = v
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string();
         self.by_id.lock().insert(id, schema.clone());
         Ok((id, schema))
     }
@@ -91,16 +145,29 @@ impl RegistryClient {
         if let Some(s) = self.by_id.lock().get(&id) {
             return Ok(s.clone());
         }
-        let v = run(call(reqwest::Method::GET, format!("{}/schemas/ids/{id}", self.base), None))
-            .map_err(|e| DataError::new(format!("Failed to retrieve schema with id {id}: {e}")))?;
-        let s = v.get("schema").and_then(|s| s.as_str()).ok_or_else(|| DataError::new(format!("no schema with id {id}")))?.to_string();
+        let v = run(call(
+            reqwest::Method::GET,
+            format!("{}/schemas/ids/{id}", self.base),
+            None,
+        ))
+        .map_err(|e| DataError::new(format!("Failed to retrieve schema with id {id}: {e}")))?;
+        let s = v
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| DataError::new(format!("no schema with id {id}")))?
+            .to_string();
         self.by_id.lock().insert(id, s.clone());
         Ok(s)
     }
 }
 
 /// The subject for a record per `key.subject.name.strategy` / `value.subject.name.strategy`.
-pub fn subject_name(strategy: &str, topic: &str, is_key: bool, record_name: Option<&str>) -> Result<String, DataError> {
+pub fn subject_name(
+    strategy: &str,
+    topic: &str,
+    is_key: bool,
+    record_name: Option<&str>,
+) -> Result<String, DataError> {
     let short = strategy.rsplit('.').next().unwrap_or(strategy);
     let suffix = if is_key { "key" } else { "value" };
     match short {
@@ -111,6 +178,8 @@ pub fn subject_name(strategy: &str, topic: &str, is_key: bool, record_name: Opti
         "TopicRecordNameStrategy" => record_name
             .map(|r| format!("{topic}-{r}"))
             .ok_or_else(|| DataError::new("TopicRecordNameStrategy needs a named record schema")),
-        other => Err(DataError::new(format!("Unknown subject name strategy {other}"))),
+        other => Err(DataError::new(format!(
+            "Unknown subject name strategy {other}"
+        ))),
     }
 }

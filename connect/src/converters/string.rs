@@ -1,7 +1,9 @@
 //! `org.apache.kafka.connect.storage.StringConverter`: `toString()` of the
 //! value as UTF-8 (or the configured encoding) and an optional-string schema back.
 
-use crate::config::{default_str, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_str, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator,
+};
 use crate::data::{DataError, Schema, SchemaAndValue, Type, Value};
 
 use super::{Converter, HeaderConverter};
@@ -34,16 +36,29 @@ impl StringConverterConfig {
 
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        let encoding = p.string("converter.encoding").unwrap_or_else(|| "UTF-8".into());
+        let encoding = p
+            .string("converter.encoding")
+            .unwrap_or_else(|| "UTF-8".into());
         let norm = encoding.to_ascii_uppercase().replace(['-', '_'], "");
-        if !matches!(norm.as_str(), "UTF8" | "ISO88591" | "LATIN1" | "USASCII" | "ASCII") {
-            return Err(ConfigError::for_key("converter.encoding", format!("Unsupported encoding: {encoding}")));
+        if !matches!(
+            norm.as_str(),
+            "UTF8" | "ISO88591" | "LATIN1" | "USASCII" | "ASCII"
+        ) {
+            return Err(ConfigError::for_key(
+                "converter.encoding",
+                format!("Unsupported encoding: {encoding}"),
+            ));
         }
         Ok(StringConverterConfig { encoding: norm })
     }
 
     pub fn build(self) -> StringConverter {
-        StringConverter { latin1: matches!(self.encoding.as_str(), "ISO88591" | "LATIN1" | "USASCII" | "ASCII") }
+        StringConverter {
+            latin1: matches!(
+                self.encoding.as_str(),
+                "ISO88591" | "LATIN1" | "USASCII" | "ASCII"
+            ),
+        }
     }
 }
 
@@ -55,7 +70,9 @@ pub struct StringConverter {
 impl StringConverter {
     fn encode(&self, s: &str) -> Vec<u8> {
         if self.latin1 {
-            s.chars().map(|c| if (c as u32) < 256 { c as u8 } else { b'?' }).collect()
+            s.chars()
+                .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+                .collect()
         } else {
             s.as_bytes().to_vec()
         }
@@ -63,7 +80,12 @@ impl StringConverter {
 }
 
 impl Converter for StringConverter {
-    fn from_connect(&self, _topic: &str, _schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect(
+        &self,
+        _topic: &str,
+        _schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         if value.is_null() {
             return Ok(None);
         }
@@ -87,10 +109,21 @@ impl Converter for StringConverter {
 }
 
 impl HeaderConverter for StringConverter {
-    fn from_connect_header(&self, topic: &str, _key: &str, schema: Option<&Schema>, value: &Value) -> Result<Option<Vec<u8>>, DataError> {
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
         self.from_connect(topic, schema, value)
     }
-    fn to_connect_header(&self, topic: &str, _key: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError> {
         self.to_connect(topic, bytes)
     }
 }

@@ -6,10 +6,28 @@
 use super::DataError;
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 #[derive(Clone, Debug, PartialEq)]
 enum Item {
@@ -84,7 +102,10 @@ impl SimpleDateFormat {
         if !lit.is_empty() {
             items.push(Item::Literal(lit));
         }
-        Ok(SimpleDateFormat { pattern: pattern.to_string(), items })
+        Ok(SimpleDateFormat {
+            pattern: pattern.to_string(),
+            items,
+        })
     }
 
     pub fn pattern(&self) -> &str {
@@ -105,7 +126,8 @@ impl SimpleDateFormat {
 
     /// `DateFormat.parse(String)` in UTC, returning epoch millis.
     pub fn parse(&self, text: &str) -> Result<i64, DataError> {
-        self.parse_inner(text).ok_or_else(|| DataError::new(format!("Unparseable date: \"{text}\"")))
+        self.parse_inner(text)
+            .ok_or_else(|| DataError::new(format!("Unparseable date: \"{text}\"")))
     }
 
     fn parse_inner(&self, text: &str) -> Option<i64> {
@@ -149,7 +171,11 @@ impl SimpleDateFormat {
                             pos += used;
                         }
                         'a' => {
-                            let rest: String = chars[pos..].iter().take(2).collect::<String>().to_ascii_uppercase();
+                            let rest: String = chars[pos..]
+                                .iter()
+                                .take(2)
+                                .collect::<String>()
+                                .to_ascii_uppercase();
                             if rest == "AM" {
                                 pm = Some(false);
                             } else if rest == "PM" {
@@ -160,7 +186,11 @@ impl SimpleDateFormat {
                             pos += 2;
                         }
                         'G' => {
-                            let rest: String = chars[pos..].iter().take(2).collect::<String>().to_ascii_uppercase();
+                            let rest: String = chars[pos..]
+                                .iter()
+                                .take(2)
+                                .collect::<String>()
+                                .to_ascii_uppercase();
                             if rest != "AD" && rest != "BC" {
                                 return None;
                             }
@@ -172,11 +202,18 @@ impl SimpleDateFormat {
                             pos += used;
                         }
                         _ => {
-                            let (v, used) = parse_number(&chars[pos..], if abutting { Some(*n) } else { None })?;
+                            let (v, used) = parse_number(
+                                &chars[pos..],
+                                if abutting { Some(*n) } else { None },
+                            )?;
                             pos += used;
                             match c {
                                 'y' | 'Y' => {
-                                    year = if *n <= 2 && used == 2 && v >= 0 { two_digit_year(v) } else { v };
+                                    year = if *n <= 2 && used == 2 && v >= 0 {
+                                        two_digit_year(v)
+                                    } else {
+                                        v
+                                    };
                                 }
                                 'M' | 'L' => month = v - 1,
                                 'd' => day = v,
@@ -219,7 +256,9 @@ impl SimpleDateFormat {
 fn is_numeric(c: char, n: usize) -> bool {
     match c {
         'M' | 'L' => n <= 2,
-        'y' | 'Y' | 'd' | 'D' | 'H' | 'k' | 'K' | 'h' | 'm' | 's' | 'S' | 'w' | 'W' | 'F' | 'u' => true,
+        'y' | 'Y' | 'd' | 'D' | 'H' | 'k' | 'K' | 'h' | 'm' | 's' | 'S' | 'w' | 'W' | 'F' | 'u' => {
+            true
+        }
         _ => false,
     }
 }
@@ -369,7 +408,11 @@ fn format_field(out: &mut String, c: char, n: usize, t: &Civil) {
         'm' => pad(out, t.minute, n),
         's' => pad(out, t.second, n),
         'S' => pad(out, t.milli, n),
-        'z' => out.push_str(if n >= 4 { "Coordinated Universal Time" } else { "UTC" }),
+        'z' => out.push_str(if n >= 4 {
+            "Coordinated Universal Time"
+        } else {
+            "UTC"
+        }),
         'Z' => out.push_str("+0000"),
         'X' => out.push('Z'),
         _ => {}
@@ -454,7 +497,9 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// `java.util.Date.toString()` in UTC: `Thu Jan 01 00:00:00 UTC 1970`.
 pub fn java_date_to_string(ms: i64) -> String {
-    SimpleDateFormat::new("EEE MMM dd HH:mm:ss zzz yyyy").map(|f| f.format(ms)).unwrap_or_default()
+    SimpleDateFormat::new("EEE MMM dd HH:mm:ss zzz yyyy")
+        .map(|f| f.format(ms))
+        .unwrap_or_default()
 }
 
 pub const ISO_8601_DATE: &str = "yyyy-MM-dd";
@@ -471,7 +516,9 @@ pub fn iso_format_for(ms: i64) -> String {
     } else {
         ISO_8601_TIMESTAMP
     };
-    SimpleDateFormat::new(pattern).map(|f| f.format(ms)).unwrap_or_default()
+    SimpleDateFormat::new(pattern)
+        .map(|f| f.format(ms))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -482,9 +529,17 @@ mod tests {
     fn formats_like_java() {
         let f = SimpleDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").unwrap();
         assert_eq!(f.format(1519304105213), "2018-02-22T12:55:05.213Z");
-        assert_eq!(SimpleDateFormat::new("yyyyMMdd").unwrap().format(0), "19700101");
+        assert_eq!(
+            SimpleDateFormat::new("yyyyMMdd").unwrap().format(0),
+            "19700101"
+        );
         assert_eq!(java_date_to_string(0), "Thu Jan 01 00:00:00 UTC 1970");
-        assert_eq!(SimpleDateFormat::new("EEEE, MMMM d, yy h:mm a").unwrap().format(1519304105213), "Thursday, February 22, 18 12:55 PM");
+        assert_eq!(
+            SimpleDateFormat::new("EEEE, MMMM d, yy h:mm a")
+                .unwrap()
+                .format(1519304105213),
+            "Thursday, February 22, 18 12:55 PM"
+        );
         assert!(SimpleDateFormat::new("yyyy-qq").is_err());
     }
 

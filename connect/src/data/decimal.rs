@@ -90,7 +90,10 @@ impl BigDecimal {
                 b'-' => (true, &rest[1..]),
                 _ => (false, rest),
             };
-            if edigits.is_empty() || !edigits.bytes().all(|c| c.is_ascii_digit()) || edigits.len() > 10 {
+            if edigits.is_empty()
+                || !edigits.bytes().all(|c| c.is_ascii_digit())
+                || edigits.len() > 10
+            {
                 return None;
             }
             let e: i64 = edigits.parse().ok()?;
@@ -286,7 +289,11 @@ mod tests {
             ("100", "100"),
         ];
         for (input, want) in cases {
-            assert_eq!(BigDecimal::parse(input).unwrap().to_java_string(), want, "{input}");
+            assert_eq!(
+                BigDecimal::parse(input).unwrap().to_java_string(),
+                want,
+                "{input}"
+            );
         }
     }
 
@@ -294,8 +301,14 @@ mod tests {
     fn bytes_round_trip_like_biginteger() {
         let d = BigDecimal::parse("-1.28").unwrap();
         assert_eq!(d.unscaled_bytes(), vec![0x80]);
-        assert_eq!(BigDecimal::parse("1.28").unwrap().unscaled_bytes(), vec![0x00, 0x80]);
-        assert_eq!(BigDecimal::parse("-1.29").unwrap().unscaled_bytes(), vec![0xff, 0x7f]);
+        assert_eq!(
+            BigDecimal::parse("1.28").unwrap().unscaled_bytes(),
+            vec![0x00, 0x80]
+        );
+        assert_eq!(
+            BigDecimal::parse("-1.29").unwrap().unscaled_bytes(),
+            vec![0xff, 0x7f]
+        );
         assert_eq!(BigDecimal::from_unscaled_bytes(&[0x80], 2), d);
         assert_eq!(BigDecimal::zero().unscaled_bytes(), vec![0]);
     }
@@ -304,7 +317,12 @@ mod tests {
     fn narrowing() {
         assert_eq!(BigDecimal::parse("12.99").unwrap().long_value(), 12);
         assert_eq!(BigDecimal::parse("-12.99").unwrap().long_value(), -12);
-        assert_eq!(BigDecimal::parse("18446744073709551617").unwrap().long_value(), 1);
+        assert_eq!(
+            BigDecimal::parse("18446744073709551617")
+                .unwrap()
+                .long_value(),
+            1
+        );
         assert!(BigDecimal::parse("1.").is_some());
         assert!(BigDecimal::parse("abc").is_none());
         assert!(BigDecimal::parse("1e").is_none());

@@ -7,7 +7,11 @@ pub fn double_to_string(d: f64) -> String {
         return "NaN".into();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     layout(&format!("{:e}", d))
 }
@@ -17,7 +21,11 @@ pub fn float_to_string(f: f32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     layout(&format!("{:e}", f))
 }
@@ -89,7 +97,7 @@ mod tests {
         assert_eq!(double_to_string(0.001), "0.001");
         assert_eq!(double_to_string(0.0001), "1.0E-4");
         assert_eq!(double_to_string(1.5e-10), "1.5E-10");
-        assert_eq!(float_to_string(3.14), "3.14");
+        assert_eq!(float_to_string(2.25), "2.25");
         assert_eq!(float_to_string(100.0), "100.0");
         assert_eq!(float_to_string(1e10), "1.0E10");
     }

@@ -32,7 +32,10 @@ impl Logical {
 }
 
 pub fn decimal_builder(scale: i32) -> SchemaBuilder {
-    SchemaBuilder::bytes().name(Some(DECIMAL)).parameter(SCALE_FIELD, &scale.to_string()).version(Some(1))
+    SchemaBuilder::bytes()
+        .name(Some(DECIMAL))
+        .parameter(SCALE_FIELD, &scale.to_string())
+        .version(Some(1))
 }
 pub fn date_builder() -> SchemaBuilder {
     SchemaBuilder::int32().name(Some(DATE)).version(Some(1))
@@ -41,7 +44,9 @@ pub fn time_builder() -> SchemaBuilder {
     SchemaBuilder::int32().name(Some(TIME)).version(Some(1))
 }
 pub fn timestamp_builder() -> SchemaBuilder {
-    SchemaBuilder::int64().name(Some(TIMESTAMP)).version(Some(1))
+    SchemaBuilder::int64()
+        .name(Some(TIMESTAMP))
+        .version(Some(1))
 }
 pub fn date_schema() -> Schema {
     date_builder().build()
@@ -57,20 +62,28 @@ pub fn decimal_scale(schema: &Schema) -> Result<i32, DataError> {
     let raw = schema
         .parameter(SCALE_FIELD)
         .ok_or_else(|| DataError::new("Invalid Decimal schema: scale parameter not found."))?;
-    raw.parse::<i32>()
-        .map_err(|_| DataError::new(format!("Invalid scale parameter found in Decimal schema: {raw}")))
+    raw.parse::<i32>().map_err(|_| {
+        DataError::new(format!(
+            "Invalid scale parameter found in Decimal schema: {raw}"
+        ))
+    })
 }
 
 /// `Decimal.fromLogical`: the unscaled bytes; the scale must match the schema.
 pub fn decimal_from_logical(schema: &Schema, d: &BigDecimal) -> Result<Vec<u8>, DataError> {
     if d.scale() != decimal_scale(schema)? {
-        return Err(DataError::new("Decimal value has mismatching scale for given Decimal schema"));
+        return Err(DataError::new(
+            "Decimal value has mismatching scale for given Decimal schema",
+        ));
     }
     Ok(d.unscaled_bytes())
 }
 
 pub fn decimal_to_logical(schema: &Schema, bytes: &[u8]) -> Result<BigDecimal, DataError> {
-    Ok(BigDecimal::from_unscaled_bytes(bytes, decimal_scale(schema)?))
+    Ok(BigDecimal::from_unscaled_bytes(
+        bytes,
+        decimal_scale(schema)?,
+    ))
 }
 
 /// `Date.fromLogical`: whole days; a time-of-day part is an error.

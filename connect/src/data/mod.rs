@@ -22,7 +22,9 @@ pub struct DataError {
 
 impl DataError {
     pub fn new(message: impl Into<String>) -> Self {
-        DataError { message: message.into() }
+        DataError {
+            message: message.into(),
+        }
     }
 }
 
@@ -74,7 +76,11 @@ impl PartialEq for Value {
             (String(a), String(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (Array(a), Array(b)) => a == b,
-            (Map(a), Map(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2)),
+            (Map(a), Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
+            }
             (Struct(a), Struct(b)) => a == b,
             (Decimal(a), Decimal(b)) => a == b,
             (Date(a), Date(b)) => a == b,
@@ -143,7 +149,13 @@ impl Value {
     pub fn is_number(&self) -> bool {
         matches!(
             self,
-            Value::Int8(_) | Value::Int16(_) | Value::Int32(_) | Value::Int64(_) | Value::Float32(_) | Value::Float64(_) | Value::Decimal(_)
+            Value::Int8(_)
+                | Value::Int16(_)
+                | Value::Int32(_)
+                | Value::Int64(_)
+                | Value::Float32(_)
+                | Value::Float64(_)
+                | Value::Decimal(_)
         )
     }
 
@@ -235,7 +247,10 @@ impl Value {
 
     /// Map lookup by string key (schemaless records).
     pub fn map_get<'a>(entries: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
-        entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// `Map.put`: replace in place or append.
@@ -260,7 +275,10 @@ pub struct Struct {
 
 impl Struct {
     pub fn new(schema: &Schema) -> Struct {
-        Struct { schema: schema.clone(), values: vec![Value::Null; schema.fields().len()] }
+        Struct {
+            schema: schema.clone(),
+            values: vec![Value::Null; schema.fields().len()],
+        }
     }
 
     pub fn schema(&self) -> &Schema {
@@ -276,7 +294,11 @@ impl Struct {
     /// `Struct.put(name, value)`: validates the value against the field schema.
     pub fn put(&mut self, name: &str, value: Value) -> Result<(), DataError> {
         let field = self.lookup(name)?.clone();
-        validate_value(&field.schema, &value, Some(&format!("field: \"{}\"", field.name)))?;
+        validate_value(
+            &field.schema,
+            &value,
+            Some(&format!("field: \"{}\"", field.name)),
+        )?;
         self.values[field.index] = value;
         Ok(())
     }
@@ -311,8 +333,16 @@ impl Struct {
     pub fn validate(&self) -> Result<(), DataError> {
         for field in self.schema.fields() {
             let v = &self.values[field.index];
-            let v = if v.is_null() { field.schema.default_value().unwrap_or(v) } else { v };
-            validate_value(&field.schema, v, Some(&format!("field: \"{}\"", field.name)))?;
+            let v = if v.is_null() {
+                field.schema.default_value().unwrap_or(v)
+            } else {
+                v
+            };
+            validate_value(
+                &field.schema,
+                v,
+                Some(&format!("field: \"{}\"", field.name)),
+            )?;
         }
         Ok(())
     }
@@ -331,7 +361,11 @@ impl Struct {
 
 /// `ConnectSchema.validateValue`: the value's Java class must fit the schema
 /// (logical types by their class), nulls only for optional schemas.
-pub fn validate_value(schema: &Schema, value: &Value, location: Option<&str>) -> Result<(), DataError> {
+pub fn validate_value(
+    schema: &Schema,
+    value: &Value,
+    location: Option<&str>,
+) -> Result<(), DataError> {
     let location_text = location.unwrap_or("value");
     if value.is_null() {
         if !schema.is_optional() {
@@ -353,7 +387,11 @@ pub fn validate_value(schema: &Schema, value: &Value, location: Option<&str>) ->
         if let Some(n) = schema.name() {
             msg.push_str(&format!(" \"{n}\""));
         }
-        msg.push_str(&format!(" with type {}: {}", schema.ty(), value.java_class()));
+        msg.push_str(&format!(
+            " with type {}: {}",
+            schema.ty(),
+            value.java_class()
+        ));
         if let Some(l) = location {
             msg.push_str(&format!(" for {l}"));
         }
@@ -400,7 +438,10 @@ pub struct SchemaAndValue {
 
 impl SchemaAndValue {
     pub fn null() -> Self {
-        SchemaAndValue { schema: None, value: Value::Null }
+        SchemaAndValue {
+            schema: None,
+            value: Value::Null,
+        }
     }
     pub fn new(schema: Option<Schema>, value: Value) -> Self {
         SchemaAndValue { schema, value }
@@ -416,7 +457,14 @@ mod tests {
         let schema = SchemaBuilder::struct_()
             .field("a", Schema::of(Type::Int32))
             .unwrap()
-            .field("b", SchemaBuilder::string().optional().default_value(Value::str("d")).unwrap().build())
+            .field(
+                "b",
+                SchemaBuilder::string()
+                    .optional()
+                    .default_value(Value::str("d"))
+                    .unwrap()
+                    .build(),
+            )
             .unwrap()
             .build();
         let mut s = Struct::new(&schema);

@@ -130,7 +130,10 @@ impl Schema {
         self.0.parameters.as_deref()
     }
     pub fn parameter(&self, key: &str) -> Option<&str> {
-        self.parameters()?.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.parameters()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn fields(&self) -> &[Field] {
         &self.0.fields
@@ -269,7 +272,9 @@ impl SchemaBuilder {
     /// Adds a struct field; duplicate names are an error, as in SchemaBuilder.
     pub fn field(mut self, name: &str, schema: Schema) -> Result<Self, DataError> {
         if self.data.ty != Type::Struct {
-            return Err(DataError::new("Cannot create fields on type ".to_string() + self.data.ty.java_name()));
+            return Err(DataError::new(
+                "Cannot create fields on type ".to_string() + self.data.ty.java_name(),
+            ));
         }
         if self.data.fields.iter().any(|f| f.name == name) {
             return Err(DataError::new(format!(
@@ -277,7 +282,11 @@ impl SchemaBuilder {
             )));
         }
         let index = self.data.fields.len();
-        self.data.fields.push(Field { name: name.to_string(), index, schema });
+        self.data.fields.push(Field {
+            name: name.to_string(),
+            index,
+            schema,
+        });
         Ok(self)
     }
     /// Sets the default, validating it against this schema like SchemaBuilder.
@@ -288,7 +297,10 @@ impl SchemaBuilder {
         }
         let probe = self.peek();
         if let Err(e) = super::validate_value(&probe, &value, None) {
-            return Err(DataError::new(format!("Invalid default value: {}", e.message)));
+            return Err(DataError::new(format!(
+                "Invalid default value: {}",
+                e.message
+            )));
         }
         self.data.default = Some(value);
         Ok(self)
@@ -336,7 +348,10 @@ impl SchemaBuilder {
 
 /// `SchemaUtil.copySchemaBasics(source, builder)`: name, version, doc, parameters.
 pub fn copy_schema_basics(source: &Schema, mut builder: SchemaBuilder) -> SchemaBuilder {
-    builder = builder.name(source.name()).version(source.version()).doc(source.doc());
+    builder = builder
+        .name(source.name())
+        .version(source.version())
+        .doc(source.doc());
     if let Some(params) = source.parameters() {
         builder = builder.parameters(params);
     }

@@ -4,7 +4,9 @@
 //! lenient number conversions MaskField relies on.
 
 use super::date_format::{SimpleDateFormat, ISO_8601_DATE, ISO_8601_TIME, ISO_8601_TIMESTAMP};
-use super::{javafmt, logical, BigDecimal, DataError, Schema, SchemaAndValue, SchemaBuilder, Type, Value};
+use super::{
+    javafmt, logical, BigDecimal, DataError, Schema, SchemaAndValue, SchemaBuilder, Type, Value,
+};
 use base64::Engine;
 
 /// `Values.convertToString(schema, value)`; `None` for null.
@@ -25,7 +27,9 @@ fn append(sb: &mut String, value: &Value, embedded: bool) {
     match value {
         Value::Null => sb.push_str("null"),
         Value::Boolean(b) => sb.push_str(if *b { "true" } else { "false" }),
-        Value::Int8(_) | Value::Int16(_) | Value::Int32(_) | Value::Int64(_) => sb.push_str(&value.java_to_string()),
+        Value::Int8(_) | Value::Int16(_) | Value::Int32(_) | Value::Int64(_) => {
+            sb.push_str(&value.java_to_string())
+        }
         Value::Float32(f) => sb.push_str(&javafmt::float_to_string(*f)),
         Value::Float64(f) => sb.push_str(&javafmt::double_to_string(*f)),
         Value::Decimal(d) => sb.push_str(&d.to_java_string()),
@@ -155,13 +159,23 @@ struct Parser {
 
 impl Parser {
     fn new(s: &str) -> Parser {
-        Parser { original: s.chars().collect(), idx: 0, next_token: None, previous: None }
+        Parser {
+            original: s.chars().collect(),
+            idx: 0,
+            next_token: None,
+            previous: None,
+        }
     }
     fn original(&self) -> String {
         self.original.iter().collect()
     }
     fn mark(&self) -> usize {
-        self.idx - self.next_token.as_ref().map(|t| t.chars().count()).unwrap_or(0)
+        self.idx
+            - self
+                .next_token
+                .as_ref()
+                .map(|t| t.chars().count())
+                .unwrap_or(0)
     }
     fn rewind_to(&mut self, pos: usize) {
         self.idx = pos;
@@ -223,7 +237,12 @@ impl Parser {
             }
             self.next_token = Some(self.consume_next_token());
         }
-        while self.next_token.as_deref().is_some_and(|t| t.trim().is_empty()) && self.can_consume_next_token() {
+        while self
+            .next_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+            && self.can_consume_next_token()
+        {
             self.next_token = Some(self.consume_next_token());
         }
         if self.next_token.as_deref().map(str::trim) == Some(expected) {
@@ -261,10 +280,16 @@ impl ValueParser {
             return Ok(None);
         }
         if self.can_parse_single_token_literal(embedded, "true") {
-            return Ok(Some(SchemaAndValue::new(Some(Schema::of(Type::Boolean)), Value::Boolean(true))));
+            return Ok(Some(SchemaAndValue::new(
+                Some(Schema::of(Type::Boolean)),
+                Value::Boolean(true),
+            )));
         }
         if self.can_parse_single_token_literal(embedded, "false") {
-            return Ok(Some(SchemaAndValue::new(Some(Schema::of(Type::Boolean)), Value::Boolean(false))));
+            return Ok(Some(SchemaAndValue::new(
+                Some(Schema::of(Type::Boolean)),
+                Value::Boolean(false),
+            )));
         }
         let start = self.p.mark();
         if self.p.can_consume("[") {
@@ -280,7 +305,10 @@ impl ValueParser {
         }
         let token = self.p.next();
         if token.trim().is_empty() {
-            return Ok(Some(SchemaAndValue::new(Some(Schema::of(Type::String)), Value::String(token))));
+            return Ok(Some(SchemaAndValue::new(
+                Some(Schema::of(Type::String)),
+                Value::String(token),
+            )));
         }
         self.parse_next_token(embedded, token.trim())
     }
@@ -308,7 +336,10 @@ impl ValueParser {
         if embedded {
             return Err(DataError::new("Failed to parse embedded value"));
         }
-        Ok(Some(SchemaAndValue::new(Some(Schema::of(Type::String)), Value::String(self.p.original()))))
+        Ok(Some(SchemaAndValue::new(
+            Some(Schema::of(Type::String)),
+            Value::String(self.p.original()),
+        )))
     }
 
     fn parse_quoted_string(&mut self) -> SchemaAndValue {
@@ -332,8 +363,14 @@ impl ValueParser {
             if self.p.can_consume("]") {
                 return Ok(Some(match merger.common.clone() {
                     Some(elem) => {
-                        let aligned = result.into_iter().map(|v| convert_to(&elem, v)).collect::<Result<Vec<_>, _>>()?;
-                        SchemaAndValue::new(Some(SchemaBuilder::array(elem).build()), Value::Array(aligned))
+                        let aligned = result
+                            .into_iter()
+                            .map(|v| convert_to(&elem, v))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        SchemaAndValue::new(
+                            Some(SchemaBuilder::array(elem).build()),
+                            Value::Array(aligned),
+                        )
                     }
                     None => SchemaAndValue::new(
                         Some(SchemaBuilder::array(Schema::optional_of(Type::String)).build()),
@@ -366,8 +403,14 @@ impl ValueParser {
                 let (ks, vs) = (kmerger.common.clone(), vmerger.common.clone());
                 let schema = match (&ks, &vs) {
                     (Some(k), Some(v)) => SchemaBuilder::map(k.clone(), v.clone()).build(),
-                    (Some(k), None) => SchemaBuilder::map(k.clone(), Schema::optional_of(Type::String)).build(),
-                    _ => SchemaBuilder::map(Schema::optional_of(Type::String), Schema::optional_of(Type::String)).build(),
+                    (Some(k), None) => {
+                        SchemaBuilder::map(k.clone(), Schema::optional_of(Type::String)).build()
+                    }
+                    _ => SchemaBuilder::map(
+                        Schema::optional_of(Type::String),
+                        Schema::optional_of(Type::String),
+                    )
+                    .build(),
                 };
                 let mut aligned = Vec::new();
                 for (k, v) in result {
@@ -384,7 +427,9 @@ impl ValueParser {
                 return Ok(Some(SchemaAndValue::new(Some(schema), Value::Map(aligned))));
             }
             if self.p.can_consume(",") {
-                return Err(DataError::new("Unable to parse a map entry with no key or value"));
+                return Err(DataError::new(
+                    "Unable to parse a map entry with no key or value",
+                ));
             }
             let key = self.parse(true)?;
             let Some(key) = key.filter(|k| !k.value.is_null()) else {
@@ -394,7 +439,10 @@ impl ValueParser {
                 return Err(DataError::new("Map entry is missing ':'"));
             }
             let value = self.parse(true)?;
-            let entry_value = value.as_ref().map(|v| v.value.clone()).unwrap_or(Value::Null);
+            let entry_value = value
+                .as_ref()
+                .map(|v| v.value.clone())
+                .unwrap_or(Value::Null);
             Value::map_put(&mut result, key.value.clone(), entry_value);
             self.p.can_consume(",");
             kmerger.merge(Some(&key));
@@ -446,7 +494,11 @@ fn merge_schemas(prev: &Schema, new: &Schema) -> Option<Schema> {
         return Some(if b > a { new.clone() } else { prev.clone() });
     }
     if prev.is_optional() == new.is_optional() {
-        return Some(if prev.is_optional() { prev.clone() } else { new.clone() });
+        return Some(if prev.is_optional() {
+            prev.clone()
+        } else {
+            new.clone()
+        });
     }
     if prev != new {
         return None;
@@ -473,13 +525,22 @@ fn parse_as_number(token: &str) -> Option<SchemaAndValue> {
     }
     let f = d.float_value();
     if f.is_finite() && d.scale() != 0 {
-        return Some(SchemaAndValue::new(Some(Schema::of(Type::Float32)), Value::Float32(f)));
+        return Some(SchemaAndValue::new(
+            Some(Schema::of(Type::Float32)),
+            Value::Float32(f),
+        ));
     }
     let dv = d.double_value();
     if dv.is_finite() && d.scale() != 0 {
-        return Some(SchemaAndValue::new(Some(Schema::of(Type::Float64)), Value::Float64(dv)));
+        return Some(SchemaAndValue::new(
+            Some(Schema::of(Type::Float64)),
+            Value::Float64(dv),
+        ));
     }
-    Some(SchemaAndValue::new(Some(logical::decimal_builder(d.scale()).build()), Value::Decimal(d)))
+    Some(SchemaAndValue::new(
+        Some(logical::decimal_builder(d.scale()).build()),
+        Value::Decimal(d),
+    ))
 }
 
 fn parse_as_temporal(token: &str) -> Option<SchemaAndValue> {
@@ -520,7 +581,10 @@ mod tests {
 
     #[test]
     fn convert_to_string_embeds() {
-        let v = Value::Map(vec![(Value::str("a"), Value::Array(vec![Value::Int32(1), Value::str("x\"y")]))]);
+        let v = Value::Map(vec![(
+            Value::str("a"),
+            Value::Array(vec![Value::Int32(1), Value::str("x\"y")]),
+        )]);
         assert_eq!(convert_to_string(&v).unwrap(), r#"{"a":[1,"x\"y"]}"#);
         assert_eq!(convert_to_string(&Value::Float64(1.0)).unwrap(), "1.0");
     }

@@ -20,7 +20,10 @@ pub fn routes() -> Router<std::sync::Arc<super::AppState>> {
     Router::new()
         .route("/connectors", get(list).post(create))
         .route("/connectors/{c}", get(info).delete(destroy))
-        .route("/connectors/{c}/config", get(config).put(put_config).patch(patch_config))
+        .route(
+            "/connectors/{c}/config",
+            get(config).put(put_config).patch(patch_config),
+        )
         .route("/connectors/{c}/status", get(status))
         .route("/connectors/{c}/tasks", get(tasks))
         .route("/connectors/{c}/tasks-config", get(tasks_config))
@@ -30,7 +33,10 @@ pub fn routes() -> Router<std::sync::Arc<super::AppState>> {
         .route("/connectors/{c}/pause", put(pause))
         .route("/connectors/{c}/resume", put(resume))
         .route("/connectors/{c}/stop", put(stop))
-        .route("/connectors/{c}/offsets", get(offsets).patch(alter_offsets).delete(reset_offsets))
+        .route(
+            "/connectors/{c}/offsets",
+            get(offsets).patch(alter_offsets).delete(reset_offsets),
+        )
         .route("/connectors/{c}/topics", get(topics))
         .route("/connectors/{c}/topics/reset", put(reset_topics))
 }
@@ -85,24 +91,39 @@ fn name_matches(name: &str, config: &mut crate::config::Props) -> Result<(), Res
 
 async fn create(State(s): Shared, body: Bytes) -> RestResult {
     let v = parse_body(&body)?;
-    let name = v.get("name").and_then(|n| n.as_str()).map(|n| n.trim().to_string()).unwrap_or_default();
-    let cfg = v.get("config").ok_or_else(|| RestError::new(400, "Connector config is required (\"config\")"))?;
+    let name = v
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(|n| n.trim().to_string())
+        .unwrap_or_default();
+    let cfg = v
+        .get("config")
+        .ok_or_else(|| RestError::new(400, "Connector config is required (\"config\")"))?;
     let mut config = json_to_props(cfg).map_err(|e| RestError::new(400, e))?;
     if name.is_empty() {
         return Err(RestError::new(400, "Connector name is required (\"name\")"));
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err(RestError::new(400, "Connector name may not contain control characters"));
+        return Err(RestError::new(
+            400,
+            "Connector name may not contain control characters",
+        ));
     }
     name_matches(&name, &mut config)?;
     let initial = match v.get("initial_state").and_then(|i| i.as_str()) {
         None => None,
         Some("RUNNING") | Some("running") => Some(TargetState::Started),
         Some(other) => Some(TargetState::parse(other).ok_or_else(|| {
-            RestError::new(400, format!("Invalid initial state {other}; must be one of RUNNING, PAUSED, STOPPED"))
+            RestError::new(
+                400,
+                format!("Invalid initial state {other}; must be one of RUNNING, PAUSED, STOPPED"),
+            )
         })?),
     };
-    let (_, info) = s.herder.put_connector_config(&name, config, false, initial).await?;
+    let (_, info) = s
+        .herder
+        .put_connector_config(&name, config, false, initial)
+        .await?;
     with_status(StatusCode::CREATED, info)
 }
 
@@ -123,14 +144,27 @@ async fn put_config(State(s): Shared, Path(c): Path<String>, body: Bytes) -> Res
     let v = parse_body(&body)?;
     let mut config = json_to_props(&v).map_err(|e| RestError::new(400, e))?;
     name_matches(&c, &mut config)?;
-    let (created, info) = s.herder.put_connector_config(&c, config, true, None).await?;
-    with_status(if created { StatusCode::CREATED } else { StatusCode::OK }, info)
+    let (created, info) = s
+        .herder
+        .put_connector_config(&c, config, true, None)
+        .await?;
+    with_status(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        info,
+    )
 }
 
 async fn patch_config(State(s): Shared, Path(c): Path<String>, body: Bytes) -> RestResult {
     let v = parse_body(&body)?;
     let Json::Object(m) = v else {
-        return Err(RestError::new(400, "The config patch must be a JSON object"));
+        return Err(RestError::new(
+            400,
+            "The config patch must be a JSON object",
+        ));
     };
     let mut patch = BTreeMap::new();
     for (k, v) in m {
@@ -139,7 +173,12 @@ async fn patch_config(State(s): Shared, Path(c): Path<String>, body: Bytes) -> R
             Json::String(s) => Some(s),
             Json::Number(n) => Some(n.to_string()),
             Json::Bool(b) => Some(b.to_string()),
-            other => return Err(RestError::new(400, format!("config value for '{k}' must be a string, not {other}"))),
+            other => {
+                return Err(RestError::new(
+                    400,
+                    format!("config value for '{k}' must be a string, not {other}"),
+                ))
+            }
         };
         patch.insert(k, val);
     }
@@ -159,7 +198,8 @@ async fn tasks_config(State(s): Shared, Path(c): Path<String>) -> RestResult {
 }
 
 fn task_id(t: &str) -> Result<usize, RestError> {
-    t.parse().map_err(|_| RestError::new(404, "HTTP 404 Not Found"))
+    t.parse()
+        .map_err(|_| RestError::new(404, "HTTP 404 Not Found"))
 }
 
 async fn task_status(State(s): Shared, Path((c, t)): Path<(String, String)>) -> RestResult {
@@ -176,11 +216,18 @@ fn flag(q: &HashMap<String, String>, k: &str) -> Result<bool, RestError> {
         None => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(RestError::new(400, format!("Invalid value for query parameter {k}: {v}"))),
+        Some(v) => Err(RestError::new(
+            400,
+            format!("Invalid value for query parameter {k}: {v}"),
+        )),
     }
 }
 
-async fn restart(State(s): Shared, Path(c): Path<String>, Query(q): Query<HashMap<String, String>>) -> RestResult {
+async fn restart(
+    State(s): Shared,
+    Path(c): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> RestResult {
     let include_tasks = flag(&q, "includeTasks")?;
     let only_failed = flag(&q, "onlyFailed")?;
     if !include_tasks && !only_failed {

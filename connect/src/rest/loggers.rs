@@ -29,7 +29,10 @@ impl LogControl {
     pub fn new(root_level: &str, reload: Option<Reloader>) -> Self {
         let mut levels = BTreeMap::new();
         levels.insert("root".to_string(), (root_level.to_uppercase(), None));
-        LogControl { levels: Mutex::new(levels), reload }
+        LogControl {
+            levels: Mutex::new(levels),
+            reload,
+        }
     }
 
     fn directives(levels: &BTreeMap<String, (String, Option<i64>)>) -> String {
@@ -41,7 +44,13 @@ impl LogControl {
             "DEBUG" => "debug",
             _ => "trace",
         };
-        let mut parts = vec![to_rust(&levels.get("root").map(|l| l.0.clone()).unwrap_or_else(|| "INFO".into())).to_string()];
+        let mut parts = vec![to_rust(
+            &levels
+                .get("root")
+                .map(|l| l.0.clone())
+                .unwrap_or_else(|| "INFO".into()),
+        )
+        .to_string()];
         for (name, (level, _)) in levels {
             if name != "root" && (name.contains("::") || name.starts_with("tributary")) {
                 parts.push(format!("{name}={}", to_rust(level)));
@@ -51,7 +60,10 @@ impl LogControl {
     }
 
     fn set(&self, name: &str, level: &str) -> Result<Vec<String>, String> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         let mut levels = self.levels.lock();
         let mut affected = vec![name.to_string()];
         if name == "root" {
@@ -60,7 +72,11 @@ impl LogControl {
             levels.retain(|k, _| k == "root");
         } else {
             let prefix = format!("{name}.");
-            let children: Vec<String> = levels.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+            let children: Vec<String> = levels
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
             for c in children {
                 levels.insert(c.clone(), (level.to_string(), Some(now)));
                 affected.push(c);
@@ -76,14 +92,19 @@ impl LogControl {
 }
 
 pub fn routes() -> Router<Arc<super::AppState>> {
-    Router::new().route("/admin/loggers", get(list)).route("/admin/loggers/{name}", get(get_one).put(put_one))
+    Router::new()
+        .route("/admin/loggers", get(list))
+        .route("/admin/loggers/{name}", get(get_one).put(put_one))
 }
 
 async fn list(State(s): Shared) -> RestResult {
     let levels = s.logs.levels.lock();
     let mut m = serde_json::Map::new();
     for (name, (level, modified)) in levels.iter() {
-        m.insert(name.clone(), json!({ "level": level, "last_modified": modified }));
+        m.insert(
+            name.clone(),
+            json!({ "level": level, "last_modified": modified }),
+        );
     }
     ok(Json::Object(m))
 }
@@ -107,10 +128,18 @@ async fn get_one(State(s): Shared, Path(name): Path<String>) -> RestResult {
     }
 }
 
-async fn put_one(State(s): Shared, Path(name): Path<String>, Query(q): Query<HashMap<String, String>>, body: Bytes) -> RestResult {
+async fn put_one(
+    State(s): Shared,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> RestResult {
     let v = parse_body(&body)?;
     let Some(level) = v.get("level").and_then(|l| l.as_str()) else {
-        return Err(RestError::new(400, "Desired 'level' parameter was not specified in request."));
+        return Err(RestError::new(
+            400,
+            "Desired 'level' parameter was not specified in request.",
+        ));
     };
     let level = level.to_uppercase();
     if !LEVELS.contains(&level.as_str()) {
@@ -120,9 +149,17 @@ async fn put_one(State(s): Shared, Path(name): Path<String>, Query(q): Query<Has
         None => false,
         Some(scope) if scope.eq_ignore_ascii_case("worker") => false,
         Some(scope) if scope.eq_ignore_ascii_case("cluster") => true,
-        Some(scope) => return Err(RestError::new(400, format!("Invalid scope '{scope}'; must be 'worker' or 'cluster'"))),
+        Some(scope) => {
+            return Err(RestError::new(
+                400,
+                format!("Invalid scope '{scope}'; must be 'worker' or 'cluster'"),
+            ))
+        }
     };
-    let affected = s.logs.set(&name, &level).map_err(|e| RestError::new(500, e))?;
+    let affected = s
+        .logs
+        .set(&name, &level)
+        .map_err(|e| RestError::new(500, e))?;
     if cluster {
         // Kafka answers a cluster-scoped change with 204; here it applies to this worker.
         return super::no_content();

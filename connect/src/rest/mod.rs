@@ -43,14 +43,22 @@ impl From<HerderError> for RestError {
 
 impl RestError {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        RestError(HerderError { status, message: message.into() })
+        RestError(HerderError {
+            status,
+            message: message.into(),
+        })
     }
 }
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(json!({ "error_code": self.0.status, "message": self.0.message }))).into_response()
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            axum::Json(json!({ "error_code": self.0.status, "message": self.0.message })),
+        )
+            .into_response()
     }
 }
 
@@ -71,9 +79,13 @@ pub fn no_content() -> RestResult {
 /// Parses a JSON body; a malformed one is a 400 in Connect's error shape.
 pub fn parse_body(body: &Bytes) -> Result<Json, RestError> {
     if body.is_empty() {
-        return Err(RestError::new(400, "Request body is empty; a JSON body is required"));
+        return Err(RestError::new(
+            400,
+            "Request body is empty; a JSON body is required",
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| RestError::new(400, format!("Cannot deserialize the request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| RestError::new(400, format!("Cannot deserialize the request body: {e}")))
 }
 
 async fn not_found() -> RestError {

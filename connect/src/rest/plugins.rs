@@ -27,7 +27,10 @@ pub fn routes() -> Router<std::sync::Arc<super::AppState>> {
 }
 
 async fn list(Query(q): Query<HashMap<String, String>>) -> RestResult {
-    let only = q.get("connectorsOnly").map(|v| v != "false").unwrap_or(true);
+    let only = q
+        .get("connectorsOnly")
+        .map(|v| v != "false")
+        .unwrap_or(true);
     let mut out: Vec<Json> = connectors::plugins()
         .iter()
         .map(|p| json!({ "class": p.class(), "type": p.kind().as_str(), "version": p.version() }))
@@ -43,7 +46,9 @@ async fn list(Query(q): Query<HashMap<String, String>>) -> RestResult {
             out.push(json!({ "class": c, "type": "converter", "version": crate::KAFKA_VERSION }));
         }
         for c in converters::HEADER_CONVERTER_CLASSES {
-            out.push(json!({ "class": c, "type": "header_converter", "version": crate::KAFKA_VERSION }));
+            out.push(
+                json!({ "class": c, "type": "header_converter", "version": crate::KAFKA_VERSION }),
+            );
         }
     }
     ok(Json::Array(out))
@@ -91,7 +96,11 @@ async fn config(Path(plugin): Path<String>) -> RestResult {
     let def = match short {
         "JsonConverter" => Some(converters::json::JsonConverterConfig::config_def()),
         "StringConverter" => Some(converters::string::StringConverterConfig::config_def()),
-        _ if converters::is_known(&plugin) || converters::HEADER_CONVERTER_CLASSES.contains(&plugin.as_str()) => Some(ConfigDef::new()),
+        _ if converters::is_known(&plugin)
+            || converters::HEADER_CONVERTER_CLASSES.contains(&plugin.as_str()) =>
+        {
+            Some(ConfigDef::new())
+        }
         _ => None,
     };
     match def {
@@ -109,7 +118,12 @@ async fn validate(State(_s): Shared, Path(plugin): Path<String>, body: Bytes) ->
     match props.get("connector.class") {
         Some(included) => {
             if connectors::find(included).map(|i| i.class()) != Some(p.class()) {
-                return Err(RestError::new(400, format!("Included connector type {included} does not match request type {plugin}")));
+                return Err(RestError::new(
+                    400,
+                    format!(
+                        "Included connector type {included} does not match request type {plugin}"
+                    ),
+                ));
             }
         }
         None => {

@@ -9,7 +9,9 @@ use serde_json::json;
 use super::{ok, with_status, RestResult, Shared};
 
 pub fn routes() -> Router<std::sync::Arc<super::AppState>> {
-    Router::new().route("/", get(server_info)).route("/health", get(health))
+    Router::new()
+        .route("/", get(server_info))
+        .route("/health", get(health))
 }
 
 async fn server_info(State(s): Shared) -> RestResult {
@@ -18,7 +20,12 @@ async fn server_info(State(s): Shared) -> RestResult {
         Some(id) => Some(id),
         None => match &s.herder.worker.shared.kafka {
             Some(k) => {
-                let id = k.client.metadata(Some(&[])).await.ok().and_then(|m| m.cluster_id);
+                let id = k
+                    .client
+                    .metadata(Some(&[]))
+                    .await
+                    .ok()
+                    .and_then(|m| m.cluster_id);
                 if let Some(id) = &id {
                     *s.cluster_id.lock() = Some(id.clone());
                 }
@@ -27,13 +34,20 @@ async fn server_info(State(s): Shared) -> RestResult {
             None => None,
         },
     };
-    ok(json!({ "version": crate::KAFKA_VERSION, "commit": "tributary", "kafka_cluster_id": cluster_id }))
+    ok(
+        json!({ "version": crate::KAFKA_VERSION, "commit": "tributary", "kafka_cluster_id": cluster_id }),
+    )
 }
 
 async fn health(State(s): Shared) -> RestResult {
     if s.ready.load(std::sync::atomic::Ordering::Relaxed) {
-        ok(json!({ "status": "healthy", "message": "Worker has completed startup and is ready to handle requests." }))
+        ok(
+            json!({ "status": "healthy", "message": "Worker has completed startup and is ready to handle requests." }),
+        )
     } else {
-        with_status(StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "starting", "message": "Worker is still starting up." }))
+        with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "starting", "message": "Worker is still starting up." }),
+        )
     }
 }

@@ -28,15 +28,28 @@ pub struct MemberResult {
 }
 
 /// Computes each member's (incremental) assignment.
-pub fn assign(all: &Items, members: &[(String, MemberState)], memory: &mut Memory, now: Instant, max_delay: Duration) -> BTreeMap<String, MemberResult> {
-    let mut out: BTreeMap<String, MemberResult> = members.iter().map(|(id, _)| (id.clone(), MemberResult::default())).collect();
+pub fn assign(
+    all: &Items,
+    members: &[(String, MemberState)],
+    memory: &mut Memory,
+    now: Instant,
+    max_delay: Duration,
+) -> BTreeMap<String, MemberResult> {
+    let mut out: BTreeMap<String, MemberResult> = members
+        .iter()
+        .map(|(id, _)| (id.clone(), MemberResult::default()))
+        .collect();
     // 1. What each member keeps: its allocation, minus deleted or doubly claimed items.
     let mut owned: BTreeMap<String, Items> = BTreeMap::new();
     let mut claimed = Items::default();
     for (id, m) in members {
         let keep = m.allocation.minus(&claimed);
         let keep = Items {
-            connectors: keep.connectors.intersection(&all.connectors).cloned().collect(),
+            connectors: keep
+                .connectors
+                .intersection(&all.connectors)
+                .cloned()
+                .collect(),
             tasks: keep.tasks.intersection(&all.tasks).cloned().collect(),
         };
         let revoke = m.allocation.minus(&keep);
@@ -53,10 +66,20 @@ pub fn assign(all: &Items, members: &[(String, MemberState)], memory: &mut Memor
         connectors: unowned
             .connectors
             .iter()
-            .filter(|c| memory.connectors.get(*c).is_some_and(|m| !present.contains(&m)))
+            .filter(|c| {
+                memory
+                    .connectors
+                    .get(*c)
+                    .is_some_and(|m| !present.contains(&m))
+            })
             .cloned()
             .collect(),
-        tasks: unowned.tasks.iter().filter(|t| memory.tasks.get(*t).is_some_and(|m| !present.contains(&m))).cloned().collect(),
+        tasks: unowned
+            .tasks
+            .iter()
+            .filter(|t| memory.tasks.get(*t).is_some_and(|m| !present.contains(&m)))
+            .cloned()
+            .collect(),
     };
     let mut held = Items::default();
     let mut delay = Duration::ZERO;
@@ -73,9 +96,22 @@ pub fn assign(all: &Items, members: &[(String, MemberState)], memory: &mut Memor
     }
     let to_assign = unowned.minus(&held);
     // 3. New items to the least loaded members.
-    let mut counts: Vec<(String, usize)> = members.iter().map(|(id, _)| (id.clone(), owned[id].len())).collect();
-    let give = |item_conn: Option<String>, item_task: Option<(String, usize)>, counts: &mut Vec<(String, usize)>, out: &mut BTreeMap<String, MemberResult>| {
-        let Some(idx) = counts.iter().enumerate().min_by_key(|(i, (_, n))| (*n, *i)).map(|(i, _)| i) else { return };
+    let mut counts: Vec<(String, usize)> = members
+        .iter()
+        .map(|(id, _)| (id.clone(), owned[id].len()))
+        .collect();
+    let give = |item_conn: Option<String>,
+                item_task: Option<(String, usize)>,
+                counts: &mut Vec<(String, usize)>,
+                out: &mut BTreeMap<String, MemberResult>| {
+        let Some(idx) = counts
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, (_, n))| (*n, *i))
+            .map(|(i, _)| i)
+        else {
+            return;
+        };
         counts[idx].1 += 1;
         let id = counts[idx].0.clone();
         if let Some(r) = out.get_mut(&id) {
@@ -171,7 +207,11 @@ mod tests {
         }
     }
     fn member(alloc: Items) -> MemberState {
-        MemberState { url: String::new(), config_offset: 0, allocation: alloc }
+        MemberState {
+            url: String::new(),
+            config_offset: 0,
+            allocation: alloc,
+        }
     }
 
     #[test]
@@ -179,15 +219,36 @@ mod tests {
         let all = items(&["a"], &[("a", 0), ("a", 1), ("a", 2)]);
         let mut mem = Memory::default();
         let now = Instant::now();
-        let r = assign(&all, &[("m1".into(), member(Items::default())), ("m2".into(), member(Items::default()))], &mut mem, now, Duration::from_secs(5));
+        let r = assign(
+            &all,
+            &[
+                ("m1".into(), member(Items::default())),
+                ("m2".into(), member(Items::default())),
+            ],
+            &mut mem,
+            now,
+            Duration::from_secs(5),
+        );
         assert_eq!(r["m1"].assigned.len() + r["m2"].assigned.len(), 4);
         assert_eq!(r["m1"].assigned.len(), 2);
         // m2 dies: its items wait for the delay, then go to m1
         let m1_alloc = r["m1"].assigned.clone();
-        let r2 = assign(&all, &[("m1".into(), member(m1_alloc.clone()))], &mut mem, now, Duration::from_secs(5));
+        let r2 = assign(
+            &all,
+            &[("m1".into(), member(m1_alloc.clone()))],
+            &mut mem,
+            now,
+            Duration::from_secs(5),
+        );
         assert!(r2["m1"].assigned.is_empty());
         assert_eq!(r2["m1"].delay, Duration::from_secs(5));
-        let r3 = assign(&all, &[("m1".into(), member(m1_alloc.clone()))], &mut mem, now + Duration::from_secs(6), Duration::from_secs(5));
+        let r3 = assign(
+            &all,
+            &[("m1".into(), member(m1_alloc.clone()))],
+            &mut mem,
+            now + Duration::from_secs(6),
+            Duration::from_secs(5),
+        );
         assert_eq!(r3["m1"].assigned.len(), 2);
         assert_eq!(r3["m1"].delay, Duration::ZERO);
     }
@@ -197,10 +258,25 @@ mod tests {
         let all = items(&["a"], &[("a", 0), ("a", 1), ("a", 2)]);
         let mut mem = Memory::default();
         let now = Instant::now();
-        let r = assign(&all, &[("m1".into(), member(all.clone())), ("m2".into(), member(Items::default()))], &mut mem, now, Duration::ZERO);
+        let r = assign(
+            &all,
+            &[
+                ("m1".into(), member(all.clone())),
+                ("m2".into(), member(Items::default())),
+            ],
+            &mut mem,
+            now,
+            Duration::ZERO,
+        );
         assert_eq!(r["m1"].revoked.len(), 2);
         let fewer = items(&["a"], &[("a", 0)]);
-        let r = assign(&fewer, &[("m1".into(), member(all.clone()))], &mut mem, now, Duration::ZERO);
+        let r = assign(
+            &fewer,
+            &[("m1".into(), member(all.clone()))],
+            &mut mem,
+            now,
+            Duration::ZERO,
+        );
         assert_eq!(r["m1"].revoked, items(&[], &[("a", 1), ("a", 2)]));
     }
 }

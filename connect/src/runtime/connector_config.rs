@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::{json, Value as Json};
 
 use crate::config::{
-    default_bool, default_int, default_list, default_long, default_null, default_str, ConfigDef, ConfigError, ConfigKey,
-    ConfigType, Default as Dflt, Importance, Props, Validator,
+    default_bool, default_int, default_list, default_long, default_null, default_str, ConfigDef,
+    ConfigError, ConfigKey, ConfigType, Default as Dflt, Importance, Props, Validator,
 };
 use crate::connectors::{self, ConnectorPlugin, ConnectorType};
 use crate::converters::{self, Converter, HeaderConverter};
@@ -19,8 +19,24 @@ use crate::transforms::{self, TransformationChain};
 
 use super::worker_config::WorkerConfig;
 
-fn key(name: &'static str, ty: ConfigType, default: Dflt, validator: Option<Validator>, importance: Importance, doc: &'static str) -> ConfigKey {
-    ConfigKey { name, ty, default, validator, importance, doc, group: None, display_name: name }
+fn key(
+    name: &'static str,
+    ty: ConfigType,
+    default: Dflt,
+    validator: Option<Validator>,
+    importance: Importance,
+    doc: &'static str,
+) -> ConfigKey {
+    ConfigKey {
+        name,
+        ty,
+        default,
+        validator,
+        importance,
+        doc,
+        group: None,
+        display_name: name,
+    }
 }
 
 /// `ConnectorConfig` / `SinkConnectorConfig` / `SourceConnectorConfig` keys, in their groups.
@@ -72,14 +88,58 @@ pub fn common_def(kind: ConnectorType) -> ConfigDef {
         }
         ConnectorType::Source => {
             d = d
-                .define_in_group("Topic Creation", "Topic Creation Groups", key("topic.creation.groups", ConfigType::List, default_list(&[]), None, Importance::Low,
-                    "Groups of configurations for topics created by source connectors"))
-                .define_in_group("Exactly Once Support", "Exactly once support", key("exactly.once.support", ConfigType::String, default_str("requested"), Some(Validator::OneOfIgnoreCase(&["requested", "required"])), Importance::Medium,
-                    "Permitted values are requested, required."))
-                .define_in_group("Exactly Once Support", "Transaction Boundary", key("transaction.boundary", ConfigType::String, default_str("poll"), Some(Validator::OneOfIgnoreCase(&["poll", "interval", "connector"])), Importance::Medium,
-                    "Permitted values are: poll, interval, connector."))
-                .define_in_group("Offsets Topic", "Offsets topic", key("offsets.storage.topic", ConfigType::String, default_null(), None, Importance::Low,
-                    "The name of a separate offsets topic to use for this connector."));
+                .define_in_group(
+                    "Topic Creation",
+                    "Topic Creation Groups",
+                    key(
+                        "topic.creation.groups",
+                        ConfigType::List,
+                        default_list(&[]),
+                        None,
+                        Importance::Low,
+                        "Groups of configurations for topics created by source connectors",
+                    ),
+                )
+                .define_in_group(
+                    "Exactly Once Support",
+                    "Exactly once support",
+                    key(
+                        "exactly.once.support",
+                        ConfigType::String,
+                        default_str("requested"),
+                        Some(Validator::OneOfIgnoreCase(&["requested", "required"])),
+                        Importance::Medium,
+                        "Permitted values are requested, required.",
+                    ),
+                )
+                .define_in_group(
+                    "Exactly Once Support",
+                    "Transaction Boundary",
+                    key(
+                        "transaction.boundary",
+                        ConfigType::String,
+                        default_str("poll"),
+                        Some(Validator::OneOfIgnoreCase(&[
+                            "poll",
+                            "interval",
+                            "connector",
+                        ])),
+                        Importance::Medium,
+                        "Permitted values are: poll, interval, connector.",
+                    ),
+                )
+                .define_in_group(
+                    "Offsets Topic",
+                    "Offsets topic",
+                    key(
+                        "offsets.storage.topic",
+                        ConfigType::String,
+                        default_null(),
+                        None,
+                        Importance::Low,
+                        "The name of a separate offsets topic to use for this connector.",
+                    ),
+                );
         }
     }
     d
@@ -116,7 +176,10 @@ fn definition_json(name: &str, k: &ConfigKey, order: usize) -> Json {
 
 /// Validates a connector config; `Ok` holds the `ConfigInfos` JSON and the error count.
 pub fn validate(props: &Props) -> Result<(Json, usize), ConfigError> {
-    let class = props.get("connector.class").map(|c| c.trim().to_string()).unwrap_or_default();
+    let class = props
+        .get("connector.class")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
     let plugin = connectors::find(&class).ok_or_else(|| {
         if class.is_empty() {
             ConfigError::for_key("connector.class", "Connector config {} contains no connector type".to_string())
@@ -130,7 +193,12 @@ pub fn validate(props: &Props) -> Result<(Json, usize), ConfigError> {
 fn push_def(out: &mut Vec<ValidatedKey>, def: &ConfigDef, props: &Props, prefix: &str) {
     let prefixed = crate::config::with_prefix(props, prefix);
     for (key, value, errors) in def.validate_all(&prefixed) {
-        out.push(ValidatedKey { name: format!("{prefix}{}", key.name), key, value, errors });
+        out.push(ValidatedKey {
+            name: format!("{prefix}{}", key.name),
+            key,
+            value,
+            errors,
+        });
     }
 }
 
@@ -140,26 +208,55 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
     push_def(&mut entries, &common_def(kind), props, "");
     // Sink topic rules.
     if kind == ConnectorType::Sink {
-        let topics = props.get("topics").map(|t| t.trim().to_string()).unwrap_or_default();
-        let regex = props.get("topics.regex").map(|t| t.trim().to_string()).unwrap_or_default();
+        let topics = props
+            .get("topics")
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        let regex = props
+            .get("topics.regex")
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
         let add = |entries: &mut Vec<ValidatedKey>, k: &str, msg: String| {
             if let Some(e) = entries.iter_mut().find(|e| e.name == k) {
                 e.errors.push(msg);
             }
         };
         if topics.is_empty() && regex.is_empty() {
-            add(&mut entries, "topics", "Must configure one of topics or topics.regex".into());
-            add(&mut entries, "topics.regex", "Must configure one of topics or topics.regex".into());
+            add(
+                &mut entries,
+                "topics",
+                "Must configure one of topics or topics.regex".into(),
+            );
+            add(
+                &mut entries,
+                "topics.regex",
+                "Must configure one of topics or topics.regex".into(),
+            );
         } else if !topics.is_empty() && !regex.is_empty() {
-            add(&mut entries, "topics", "topics and topics.regex are mutually exclusive options, but both are set.".into());
-            add(&mut entries, "topics.regex", "topics and topics.regex are mutually exclusive options, but both are set.".into());
+            add(
+                &mut entries,
+                "topics",
+                "topics and topics.regex are mutually exclusive options, but both are set.".into(),
+            );
+            add(
+                &mut entries,
+                "topics.regex",
+                "topics and topics.regex are mutually exclusive options, but both are set.".into(),
+            );
         }
         if !regex.is_empty() {
             if let Err(e) = crate::transforms::JavaRegex::new(&regex) {
-                add(&mut entries, "topics.regex", crate::config::invalid(&regex, "topics.regex", &e));
+                add(
+                    &mut entries,
+                    "topics.regex",
+                    crate::config::invalid(&regex, "topics.regex", &e),
+                );
             }
         }
-        let dlq = props.get("errors.deadletterqueue.topic.name").map(|t| t.trim().to_string()).unwrap_or_default();
+        let dlq = props
+            .get("errors.deadletterqueue.topic.name")
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
         if !dlq.is_empty() && topics.split(',').any(|t| t.trim() == dlq) {
             add(&mut entries, "errors.deadletterqueue.topic.name", format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics=...') consumed by the connector"));
         }
@@ -169,14 +266,26 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         if let Some(c) = props.get(which) {
             if !converters::is_known(c) {
                 if let Some(e) = entries.iter_mut().find(|e| e.name == which) {
-                    e.errors.push(crate::config::invalid(c.trim(), which, &format!("Class {} could not be found.", c.trim())));
+                    e.errors.push(crate::config::invalid(
+                        c.trim(),
+                        which,
+                        &format!("Class {} could not be found.", c.trim()),
+                    ));
                 }
             }
         }
     }
     // Transforms and predicates: their type, predicate/negate and their own keys.
     let list = |k: &str| -> Vec<String> {
-        props.get(k).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        props
+            .get(k)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let predicates = list("predicates");
     for alias in list("transforms") {
@@ -185,10 +294,14 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         let class = props.get(&type_key).cloned();
         let mut type_errors = Vec::new();
         match &class {
-            None => type_errors.push(format!("Missing required configuration \"{type_key}\" which has no default value.")),
-            Some(c) if !transforms::is_transform(c) => {
-                type_errors.push(crate::config::invalid(c.trim(), &type_key, &format!("Class {} could not be found.", c.trim())))
-            }
+            None => type_errors.push(format!(
+                "Missing required configuration \"{type_key}\" which has no default value."
+            )),
+            Some(c) if !transforms::is_transform(c) => type_errors.push(crate::config::invalid(
+                c.trim(),
+                &type_key,
+                &format!("Class {} could not be found.", c.trim()),
+            )),
             Some(c) => {
                 let mut own = crate::config::with_prefix(props, &prefix);
                 own.remove("type");
@@ -208,8 +321,16 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         }
         entries.push(ValidatedKey {
             name: type_key.clone(),
-            key: ConfigKey { name: "type", ty: ConfigType::Class, default: Dflt::Required, validator: None, importance: Importance::High,
-                doc: "Class for the 'transforms' transformation.", group: Some("Transforms"), display_name: "Transformation type" },
+            key: ConfigKey {
+                name: "type",
+                ty: ConfigType::Class,
+                default: Dflt::Required,
+                validator: None,
+                importance: Importance::High,
+                doc: "Class for the 'transforms' transformation.",
+                group: Some("Transforms"),
+                display_name: "Transformation type",
+            },
             value: class,
             errors: type_errors,
         });
@@ -218,7 +339,11 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         let mut pred_errors = Vec::new();
         if let Some(p) = &pred {
             if !p.trim().is_empty() && !predicates.contains(&p.trim().to_string()) {
-                pred_errors.push(crate::config::invalid(p, &pred_key, &format!("Predicate alias {p} not defined in predicates")));
+                pred_errors.push(crate::config::invalid(
+                    p,
+                    &pred_key,
+                    &format!("Predicate alias {p} not defined in predicates"),
+                ));
             }
         }
         entries.push(ValidatedKey {
@@ -235,10 +360,14 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         let class = props.get(&type_key).cloned();
         let mut errs = Vec::new();
         match &class {
-            None => errs.push(format!("Missing required configuration \"{type_key}\" which has no default value.")),
-            Some(c) if !transforms::is_predicate(c) => {
-                errs.push(crate::config::invalid(c.trim(), &type_key, &format!("Class {} could not be found.", c.trim())))
-            }
+            None => errs.push(format!(
+                "Missing required configuration \"{type_key}\" which has no default value."
+            )),
+            Some(c) if !transforms::is_predicate(c) => errs.push(crate::config::invalid(
+                c.trim(),
+                &type_key,
+                &format!("Class {} could not be found.", c.trim()),
+            )),
             Some(c) => {
                 if let Some(def) = transforms::predicate_config_def(c) {
                     push_def(&mut entries, &def, props, &prefix);
@@ -246,7 +375,10 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
                 let mut own = crate::config::with_prefix(props, &prefix);
                 own.remove("type");
                 if let Err(e) = transforms::build_predicate(c, &own) {
-                    if !entries.iter().any(|e| e.name.starts_with(&prefix) && !e.errors.is_empty()) {
+                    if !entries
+                        .iter()
+                        .any(|e| e.name.starts_with(&prefix) && !e.errors.is_empty())
+                    {
                         errs.push(e.message);
                     }
                 }
@@ -254,8 +386,16 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
         }
         entries.push(ValidatedKey {
             name: type_key.clone(),
-            key: ConfigKey { name: "type", ty: ConfigType::Class, default: Dflt::Required, validator: None, importance: Importance::High,
-                doc: "Class for the 'predicates' predicate.", group: Some("Predicates"), display_name: "Predicate type" },
+            key: ConfigKey {
+                name: "type",
+                ty: ConfigType::Class,
+                default: Dflt::Required,
+                validator: None,
+                importance: Importance::High,
+                doc: "Class for the 'predicates' predicate.",
+                group: Some("Predicates"),
+                display_name: "Predicate type",
+            },
             value: class,
             errors: errs,
         });
@@ -267,8 +407,16 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
             Some(e) => e.errors.push(msg),
             None => entries.push(ValidatedKey {
                 name: k.clone(),
-                key: ConfigKey { name: "", ty: ConfigType::String, default: Dflt::Required, validator: None,
-                    importance: Importance::High, doc: "", group: None, display_name: "" },
+                key: ConfigKey {
+                    name: "",
+                    ty: ConfigType::String,
+                    default: Dflt::Required,
+                    validator: None,
+                    importance: Importance::High,
+                    doc: "",
+                    group: None,
+                    display_name: "",
+                },
                 value: props.get(&k).cloned(),
                 errors: vec![msg],
             }),
@@ -299,7 +447,10 @@ pub fn validate_with(plugin: &dyn ConnectorPlugin, props: &Props) -> (Json, usiz
             })
         })
         .collect();
-    (json!({ "name": plugin.class(), "error_count": error_count, "groups": groups, "configs": configs }), error_count)
+    (
+        json!({ "name": plugin.class(), "error_count": error_count, "groups": groups, "configs": configs }),
+        error_count,
+    )
 }
 
 /// The message of the 400 a create/update with an invalid config gets.
@@ -358,30 +509,56 @@ impl ConnectorSettings {
     pub fn parse(props: &Props, worker: &WorkerConfig) -> Result<ConnectorSettings, ConfigError> {
         let class = props.get("connector.class").cloned().unwrap_or_default();
         let plugin = connectors::find(&class).ok_or_else(|| {
-            ConfigError::for_key("connector.class", format!("Failed to find any class that implements Connector and which name matches {}", class.trim()))
+            ConfigError::for_key(
+                "connector.class",
+                format!(
+                    "Failed to find any class that implements Connector and which name matches {}",
+                    class.trim()
+                ),
+            )
         })?;
         let p = common_def(plugin.kind()).parse(props)?;
         let build_conv = |which: &str, is_key: bool| -> Result<Box<dyn Converter>, ConfigError> {
             let key = format!("{which}.converter");
             let (wclass, wprops) = worker.converter(which);
             match props.get(&key) {
-                Some(c) => converters::build(c, &crate::config::with_prefix(props, &format!("{key}.")), is_key),
+                Some(c) => converters::build(
+                    c,
+                    &crate::config::with_prefix(props, &format!("{key}.")),
+                    is_key,
+                ),
                 None => converters::build(&wclass, &wprops, is_key),
             }
         };
         let header_converter = match props.get("header.converter") {
-            Some(c) => converters::build_header(c, &crate::config::with_prefix(props, "header.converter."))?,
+            Some(c) => converters::build_header(
+                c,
+                &crate::config::with_prefix(props, "header.converter."),
+            )?,
             None => {
                 let (c, hp) = worker.converter("header");
                 converters::build_header(&c, &hp)?
             }
         };
         let class_of = |which: &str| {
-            props.get(&format!("{which}.converter")).map(|c| c.trim().to_string()).unwrap_or_else(|| worker.converter(which).0)
+            props
+                .get(&format!("{which}.converter"))
+                .map(|c| c.trim().to_string())
+                .unwrap_or_else(|| worker.converter(which).0)
         };
         let retry_ms = p.long("errors.retry.timeout").unwrap_or(0);
-        let tolerance = if p.string("errors.tolerance").unwrap_or_default().eq_ignore_ascii_case("all") { Tolerance::All } else { Tolerance::None };
-        let dlq = p.string("errors.deadletterqueue.topic.name").filter(|s| !s.is_empty());
+        let tolerance = if p
+            .string("errors.tolerance")
+            .unwrap_or_default()
+            .eq_ignore_ascii_case("all")
+        {
+            Tolerance::All
+        } else {
+            Tolerance::None
+        };
+        let dlq = p
+            .string("errors.deadletterqueue.topic.name")
+            .filter(|s| !s.is_empty());
         let regex = p.string("topics.regex").filter(|s| !s.is_empty());
         Ok(ConnectorSettings {
             name: p.string("name").unwrap_or_default(),
@@ -399,22 +576,34 @@ impl ConnectorSettings {
                     -1 => None,
                     ms => Some(Duration::from_millis(ms.max(0) as u64)),
                 },
-                retry_delay_max: Duration::from_millis(p.long("errors.retry.delay.max.ms").unwrap_or(60_000).max(0) as u64),
+                retry_delay_max: Duration::from_millis(
+                    p.long("errors.retry.delay.max.ms").unwrap_or(60_000).max(0) as u64,
+                ),
                 log_enable: p.bool("errors.log.enable"),
                 log_include_messages: p.bool("errors.log.include.messages"),
                 dlq_topic: dlq,
-                dlq_rf: p.int("errors.deadletterqueue.topic.replication.factor").unwrap_or(3) as i16,
+                dlq_rf: p
+                    .int("errors.deadletterqueue.topic.replication.factor")
+                    .unwrap_or(3) as i16,
                 dlq_context_headers: p.bool("errors.deadletterqueue.context.headers.enable"),
             },
             topics: p.list("topics"),
             topics_regex: match regex {
-                Some(r) => Some(crate::transforms::JavaRegex::new(&r).map_err(|e| ConfigError::for_key("topics.regex", e))?),
+                Some(r) => Some(
+                    crate::transforms::JavaRegex::new(&r)
+                        .map_err(|e| ConfigError::for_key("topics.regex", e))?,
+                ),
                 None => None,
             },
-            topic_creation_partitions: props.get("topic.creation.default.partitions").and_then(|v| v.trim().parse().ok()).unwrap_or(-1),
-            topic_creation_rf: props.get("topic.creation.default.replication.factor").and_then(|v| v.trim().parse().ok()).unwrap_or(-1),
+            topic_creation_partitions: props
+                .get("topic.creation.default.partitions")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(-1),
+            topic_creation_rf: props
+                .get("topic.creation.default.replication.factor")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(-1),
             plugin,
         })
     }
 }
-

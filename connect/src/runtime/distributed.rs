@@ -24,7 +24,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::{json, Value as Json};
 use tokio::sync::{mpsc, watch, Notify};
-use tributary_client::{needs_rejoin, FetchOptions, GroupConfig, GroupMember, OffsetSpec, ProduceRecord};
+use tributary_client::{
+    needs_rejoin, FetchOptions, GroupConfig, GroupMember, OffsetSpec, ProduceRecord,
+};
 
 use crate::config::Props;
 use crate::connectors::BoxFuture;
@@ -71,13 +73,26 @@ impl KafkaOffsetStore {
     pub async fn catch_up(&self) -> Result<(), String> {
         let mut positions = self.positions.lock().await;
         for p in 0..self.partitions {
-            let end = self.kafka.client.list_offset(&self.topic, p, OffsetSpec::Latest).await.map_err(|e| e.to_string())?;
+            let end = self
+                .kafka
+                .client
+                .list_offset(&self.topic, p, OffsetSpec::Latest)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut pos = *positions.get(&p).unwrap_or(&0);
             while pos < end {
                 let f = self
                     .kafka
                     .client
-                    .fetch(&self.topic, p, pos, &FetchOptions { max_wait: Duration::from_millis(10), ..Default::default() })
+                    .fetch(
+                        &self.topic,
+                        p,
+                        pos,
+                        &FetchOptions {
+                            max_wait: Duration::from_millis(10),
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
                 if pos < f.log_start_offset {
@@ -87,7 +102,10 @@ impl KafkaOffsetStore {
                 for r in &f.records {
                     if let Some(k) = &r.key {
                         if let Some((c, part)) = parse_offset_key(k) {
-                            let v = r.value.as_ref().and_then(|v| serde_json::from_slice::<Json>(v).ok());
+                            let v = r
+                                .value
+                                .as_ref()
+                                .and_then(|v| serde_json::from_slice::<Json>(v).ok());
                             self.map.apply(&c, part, v);
                         }
                     }
@@ -108,14 +126,26 @@ impl OffsetStore for KafkaOffsetStore {
         self.map.snapshot(connector)
     }
 
-    fn put<'a>(&'a self, connector: &'a str, entries: Vec<(Json, Option<Json>)>) -> BoxFuture<'a, Result<(), String>> {
+    fn put<'a>(
+        &'a self,
+        connector: &'a str,
+        entries: Vec<(Json, Option<Json>)>,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let mut by_partition: BTreeMap<i32, Vec<ProduceRecord>> = BTreeMap::new();
             for (p, o) in &entries {
                 let key = offset_key(connector, p);
                 let part = partition_for_key(key.as_bytes(), self.partitions);
-                let value = o.as_ref().filter(|o| !o.is_null()).map(|o| Bytes::from(o.to_string()));
-                by_partition.entry(part).or_default().push(ProduceRecord { key: Some(Bytes::from(key)), value, headers: vec![], timestamp: None });
+                let value = o
+                    .as_ref()
+                    .filter(|o| !o.is_null())
+                    .map(|o| Bytes::from(o.to_string()));
+                by_partition.entry(part).or_default().push(ProduceRecord {
+                    key: Some(Bytes::from(key)),
+                    value,
+                    headers: vec![],
+                    timestamp: None,
+                });
             }
             for (part, recs) in by_partition {
                 self.kafka.produce(&self.topic, part, &recs).await?;
@@ -148,12 +178,16 @@ pub fn config_records(writes: &[ConfigWrite]) -> Vec<(String, Option<Json>)> {
     let mut out = Vec::new();
     for w in writes {
         match w {
-            ConfigWrite::Connector(n, p) => out.push((format!("connector-{n}"), Some(json!({ "properties": p })))),
+            ConfigWrite::Connector(n, p) => {
+                out.push((format!("connector-{n}"), Some(json!({ "properties": p }))))
+            }
             ConfigWrite::DeleteConnector(n) => {
                 out.push((format!("connector-{n}"), None));
                 out.push((format!("target-state-{n}"), None));
             }
-            ConfigWrite::Target(n, t) => out.push((format!("target-state-{n}"), Some(target_record(*t)))),
+            ConfigWrite::Target(n, t) => {
+                out.push((format!("target-state-{n}"), Some(target_record(*t))))
+            }
             ConfigWrite::Tasks(n, tasks) => {
                 for (i, t) in tasks.iter().enumerate() {
                     out.push((format!("task-{n}-{i}"), Some(json!({ "properties": t }))));
@@ -168,7 +202,11 @@ pub fn config_records(writes: &[ConfigWrite]) -> Vec<(String, Option<Json>)> {
 fn props_of(v: &Json) -> Props {
     v.get("properties")
         .and_then(|p| p.as_object())
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -199,17 +237,28 @@ impl ConfigReader {
         } else if let Some(rest) = key.strip_prefix("task-") {
             if let Some((name, idx)) = rest.rsplit_once('-') {
                 if let (Ok(i), Some(v)) = (idx.parse::<usize>(), value) {
-                    self.staged.entry(name.to_string()).or_default().insert(i, props_of(v));
+                    self.staged
+                        .entry(name.to_string())
+                        .or_default()
+                        .insert(i, props_of(v));
                 }
             }
         } else if let Some(name) = key.strip_prefix("commit-") {
-            let n = value.and_then(|v| v.get("tasks")).and_then(|t| t.as_u64()).unwrap_or(0) as usize;
+            let n = value
+                .and_then(|v| v.get("tasks"))
+                .and_then(|t| t.as_u64())
+                .unwrap_or(0) as usize;
             let staged = self.staged.remove(name).unwrap_or_default();
             let tasks: Vec<Props> = (0..n).filter_map(|i| staged.get(&i).cloned()).collect();
             if tasks.len() == n {
                 st.apply(&ConfigWrite::Tasks(name.to_string(), tasks));
             } else {
-                tracing::warn!(connector = name, expected = n, found = tasks.len(), "task commit without all task configs; ignoring it");
+                tracing::warn!(
+                    connector = name,
+                    expected = n,
+                    found = tasks.len(),
+                    "task commit without all task configs; ignoring it"
+                );
             }
         }
     }
@@ -235,26 +284,55 @@ pub struct Forward {
 }
 
 impl Forward {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> HResult<(u16, Json)> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> HResult<(u16, Json)> {
         let base = self.base.clone()?;
-        let mut req = self.http.request(method, format!("{base}{path}")).header("X-Tributary-Forwarded", "true");
+        let mut req = self
+            .http
+            .request(method, format!("{base}{path}"))
+            .header("X-Tributary-Forwarded", "true");
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| HerderError::internal(format!("Error trying to forward REST request: {e}")))?;
+        let resp = req.send().await.map_err(|e| {
+            HerderError::internal(format!("Error trying to forward REST request: {e}"))
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        let v: Json = if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+        let v: Json = if text.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Json::String(text))
+        };
         if status >= 400 {
-            let message = v.get("message").and_then(|m| m.as_str()).unwrap_or("forwarded request failed").to_string();
+            let message = v
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("forwarded request failed")
+                .to_string();
             return Err(HerderError { status, message });
         }
         Ok((status, v))
     }
 
-    pub async fn put_connector_config(&self, name: &str, config: &Props, allow_replace: bool, initial: Option<TargetState>) -> HResult<(bool, Json)> {
+    pub async fn put_connector_config(
+        &self,
+        name: &str,
+        config: &Props,
+        allow_replace: bool,
+        initial: Option<TargetState>,
+    ) -> HResult<(bool, Json)> {
         let (status, v) = if allow_replace {
-            self.call(reqwest::Method::PUT, &format!("/connectors/{}/config", urlencode(name)), Some(json!(config))).await?
+            self.call(
+                reqwest::Method::PUT,
+                &format!("/connectors/{}/config", urlencode(name)),
+                Some(json!(config)),
+            )
+            .await?
         } else {
             let mut body = json!({ "name": name, "config": config });
             if let Some(t) = initial {
@@ -264,13 +342,20 @@ impl Forward {
                     TargetState::Stopped => "STOPPED",
                 });
             }
-            self.call(reqwest::Method::POST, "/connectors", Some(body)).await?
+            self.call(reqwest::Method::POST, "/connectors", Some(body))
+                .await?
         };
         Ok((status == 201, v))
     }
 
     pub async fn delete_connector(&self, name: &str) -> HResult<()> {
-        self.call(reqwest::Method::DELETE, &format!("/connectors/{}", urlencode(name)), None).await.map(|_| ())
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/connectors/{}", urlencode(name)),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn set_target(&self, name: &str, t: TargetState) -> HResult<()> {
@@ -279,13 +364,27 @@ impl Forward {
             TargetState::Paused => "pause",
             TargetState::Stopped => "stop",
         };
-        self.call(reqwest::Method::PUT, &format!("/connectors/{}/{verb}", urlencode(name)), None).await.map(|_| ())
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/connectors/{}/{verb}", urlencode(name)),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
-    pub async fn restart(&self, name: &str, include_tasks: bool, only_failed: bool) -> HResult<Json> {
+    pub async fn restart(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> HResult<Json> {
         self.call(
             reqwest::Method::POST,
-            &format!("/connectors/{}/restart?includeTasks={include_tasks}&onlyFailed={only_failed}", urlencode(name)),
+            &format!(
+                "/connectors/{}/restart?includeTasks={include_tasks}&onlyFailed={only_failed}",
+                urlencode(name)
+            ),
             None,
         )
         .await
@@ -293,7 +392,13 @@ impl Forward {
     }
 
     pub async fn restart_task(&self, name: &str, task: usize) -> HResult<()> {
-        self.call(reqwest::Method::POST, &format!("/connectors/{}/tasks/{task}/restart", urlencode(name)), None).await.map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            &format!("/connectors/{}/tasks/{task}/restart", urlencode(name)),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -331,16 +436,39 @@ pub struct Distributed {
 
 impl Distributed {
     /// Creates the internal topics and reads them to their ends.
-    pub async fn start(cfg: WorkerConfig, kafka: KafkaIo, status: Arc<StatusStore>) -> Result<Arc<Distributed>, String> {
+    pub async fn start(
+        cfg: WorkerConfig,
+        kafka: KafkaIo,
+        status: Arc<StatusStore>,
+    ) -> Result<Arc<Distributed>, String> {
         let compact = [("cleanup.policy", "compact")];
-        kafka.ensure_topic(&cfg.config_topic, 1, cfg.config_rf, &compact).await?;
-        let offset_parts = kafka.ensure_topic(&cfg.offset_topic, cfg.offset_partitions, cfg.offset_rf, &compact).await?;
-        let status_parts = kafka.ensure_topic(&cfg.status_topic, cfg.status_partitions, cfg.status_rf, &compact).await?;
+        kafka
+            .ensure_topic(&cfg.config_topic, 1, cfg.config_rf, &compact)
+            .await?;
+        let offset_parts = kafka
+            .ensure_topic(
+                &cfg.offset_topic,
+                cfg.offset_partitions,
+                cfg.offset_rf,
+                &compact,
+            )
+            .await?;
+        let status_parts = kafka
+            .ensure_topic(
+                &cfg.status_topic,
+                cfg.status_partitions,
+                cfg.status_rf,
+                &compact,
+            )
+            .await?;
         let offsets = KafkaOffsetStore::new(kafka.fork(), &cfg.offset_topic, offset_parts);
         offsets.catch_up().await?;
         let (shutdown, _) = watch::channel(false);
         let d = Arc::new(Distributed {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(90)).build().map_err(|e| e.to_string())?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(90))
+                .build()
+                .map_err(|e| e.to_string())?,
             cfg,
             kafka,
             herder: Mutex::new(Weak::new()),
@@ -369,12 +497,14 @@ impl Distributed {
         *self.herder.lock() = Arc::downgrade(herder);
         let me = self.clone();
         let h = herder.clone();
-        *herder.worker.shared.on_active_topic.lock() = Some(Box::new(move |connector: &str, topic: &str| {
-            let me = me.clone();
-            let key = format!("status-topic-{topic}:connector-{connector}");
-            let value = json!({"topic": {"name": topic, "connector": connector, "task": 0, "discoverTimestamp": crate::connectors::file::now_ms()}});
-            tokio::spawn(async move { me.produce_status(key, Some(value)).await });
-        }));
+        *herder.worker.shared.on_active_topic.lock() = Some(Box::new(
+            move |connector: &str, topic: &str| {
+                let me = me.clone();
+                let key = format!("status-topic-{topic}:connector-{connector}");
+                let value = json!({"topic": {"name": topic, "connector": connector, "task": 0, "discoverTimestamp": crate::connectors::file::now_ms()}});
+                tokio::spawn(async move { me.produce_status(key, Some(value)).await });
+            },
+        ));
         let _ = h;
         self.read_config_to_end().await?;
         tokio::spawn(self.clone().config_tail());
@@ -403,7 +533,10 @@ impl Distributed {
             for r in records {
                 let Some(k) = &r.key else { continue };
                 let key = String::from_utf8_lossy(k).into_owned();
-                let value = r.value.as_ref().and_then(|v| serde_json::from_slice::<Json>(v).ok());
+                let value = r
+                    .value
+                    .as_ref()
+                    .and_then(|v| serde_json::from_slice::<Json>(v).ok());
                 reader.apply(&mut st, &key, value.as_ref());
             }
             after = all_items(&st);
@@ -416,7 +549,12 @@ impl Distributed {
     }
 
     async fn read_config_to_end(&self) -> Result<(), String> {
-        let end = self.kafka.client.list_offset(&self.cfg.config_topic, 0, OffsetSpec::Latest).await.map_err(|e| e.to_string())?;
+        let end = self
+            .kafka
+            .client
+            .list_offset(&self.cfg.config_topic, 0, OffsetSpec::Latest)
+            .await
+            .map_err(|e| e.to_string())?;
         while *self.config_pos.borrow() < end {
             self.poll_config(Duration::from_millis(10)).await?;
         }
@@ -428,13 +566,25 @@ impl Distributed {
         let f = self
             .kafka
             .client
-            .fetch(&self.cfg.config_topic, 0, pos, &FetchOptions { max_wait: wait, ..Default::default() })
+            .fetch(
+                &self.cfg.config_topic,
+                0,
+                pos,
+                &FetchOptions {
+                    max_wait: wait,
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(|e| e.to_string())?;
         if !f.records.is_empty() {
             self.apply_config_records(&f.records).await;
         }
-        let next = f.next_offset.max(pos).max(if pos < f.log_start_offset { f.log_start_offset } else { 0 });
+        let next = f.next_offset.max(pos).max(if pos < f.log_start_offset {
+            f.log_start_offset
+        } else {
+            0
+        });
         if next != pos {
             self.config_pos.send_replace(next);
         }
@@ -457,14 +607,25 @@ impl Distributed {
     pub async fn write(&self, writes: Vec<ConfigWrite>) -> Result<(), String> {
         let records: Vec<ProduceRecord> = config_records(&writes)
             .into_iter()
-            .map(|(k, v)| ProduceRecord { key: Some(Bytes::from(k)), value: v.map(|v| Bytes::from(v.to_string())), headers: vec![], timestamp: None })
+            .map(|(k, v)| ProduceRecord {
+                key: Some(Bytes::from(k)),
+                value: v.map(|v| Bytes::from(v.to_string())),
+                headers: vec![],
+                timestamp: None,
+            })
             .collect();
-        let base = self.kafka.produce(&self.cfg.config_topic, 0, &records).await?;
+        let base = self
+            .kafka
+            .produce(&self.cfg.config_topic, 0, &records)
+            .await?;
         let last = base + records.len() as i64 - 1;
         let mut rx = self.config_pos.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while *rx.borrow_and_update() <= last {
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 return Err("timed out waiting for the config topic to catch up".into());
             }
         }
@@ -475,33 +636,56 @@ impl Distributed {
 
     async fn produce_status(&self, key: String, value: Option<Json>) {
         let part = partition_for_key(key.as_bytes(), self.status_partitions);
-        let rec = ProduceRecord { key: Some(Bytes::from(key)), value: value.map(|v| Bytes::from(v.to_string())), headers: vec![], timestamp: None };
-        if let Err(e) = self.kafka.produce(&self.cfg.status_topic, part, &[rec]).await {
+        let rec = ProduceRecord {
+            key: Some(Bytes::from(key)),
+            value: value.map(|v| Bytes::from(v.to_string())),
+            headers: vec![],
+            timestamp: None,
+        };
+        if let Err(e) = self
+            .kafka
+            .produce(&self.cfg.status_topic, part, &[rec])
+            .await
+        {
             tracing::warn!(error = %e, "writing to the status topic failed");
         }
     }
 
-    async fn status_writer(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<(StatusKey, Option<Status>)>) {
+    async fn status_writer(
+        self: Arc<Self>,
+        mut rx: mpsc::UnboundedReceiver<(StatusKey, Option<Status>)>,
+    ) {
         while let Some((key, status)) = rx.recv().await {
-            self.produce_status(key.record_key(), status.map(|s| s.to_record())).await;
+            self.produce_status(key.record_key(), status.map(|s| s.to_record()))
+                .await;
         }
     }
 
     fn apply_status_record(&self, status: &StatusStore, key: &str, value: Option<Json>) {
         if let Some(rest) = key.strip_prefix("status-connector-") {
-            status.apply_remote(StatusKey::Connector(rest.to_string()), value.as_ref().and_then(Status::from_record));
+            status.apply_remote(
+                StatusKey::Connector(rest.to_string()),
+                value.as_ref().and_then(Status::from_record),
+            );
         } else if let Some(rest) = key.strip_prefix("status-task-") {
             if let Some((name, idx)) = rest.rsplit_once('-') {
                 if let Ok(i) = idx.parse() {
-                    status.apply_remote(StatusKey::Task(name.to_string(), i), value.as_ref().and_then(Status::from_record));
+                    status.apply_remote(
+                        StatusKey::Task(name.to_string(), i),
+                        value.as_ref().and_then(Status::from_record),
+                    );
                 }
             }
         } else if let Some(rest) = key.strip_prefix("status-topic-") {
-            if let (Some((topic, connector)), Some(h)) = (rest.split_once(":connector-"), self.herder()) {
+            if let (Some((topic, connector)), Some(h)) =
+                (rest.split_once(":connector-"), self.herder())
+            {
                 let mut at = h.worker.shared.active_topics.lock();
                 match value {
                     Some(_) => {
-                        at.entry(connector.to_string()).or_default().insert(topic.to_string());
+                        at.entry(connector.to_string())
+                            .or_default()
+                            .insert(topic.to_string());
                     }
                     None => {
                         if let Some(s) = at.get_mut(connector) {
@@ -515,18 +699,34 @@ impl Distributed {
 
     async fn read_status_to_end(&self, status: &StatusStore) -> Result<(), String> {
         for p in 0..self.status_partitions {
-            let end = self.kafka.client.list_offset(&self.cfg.status_topic, p, OffsetSpec::Latest).await.map_err(|e| e.to_string())?;
+            let end = self
+                .kafka
+                .client
+                .list_offset(&self.cfg.status_topic, p, OffsetSpec::Latest)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut pos = 0;
             while pos < end {
                 let f = self
                     .kafka
                     .client
-                    .fetch(&self.cfg.status_topic, p, pos, &FetchOptions { max_wait: Duration::from_millis(10), ..Default::default() })
+                    .fetch(
+                        &self.cfg.status_topic,
+                        p,
+                        pos,
+                        &FetchOptions {
+                            max_wait: Duration::from_millis(10),
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
                 for r in &f.records {
                     if let Some(k) = &r.key {
-                        let v = r.value.as_ref().and_then(|v| serde_json::from_slice(v).ok());
+                        let v = r
+                            .value
+                            .as_ref()
+                            .and_then(|v| serde_json::from_slice(v).ok());
                         self.apply_status_record(status, &String::from_utf8_lossy(k), v);
                     }
                 }
@@ -543,11 +743,19 @@ impl Distributed {
         let kafka = self.kafka.fork();
         let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
         for p in 0..self.status_partitions {
-            let end = kafka.client.list_offset(&self.cfg.status_topic, p, OffsetSpec::Latest).await.unwrap_or(0);
+            let end = kafka
+                .client
+                .list_offset(&self.cfg.status_topic, p, OffsetSpec::Latest)
+                .await
+                .unwrap_or(0);
             positions.insert(p, end);
         }
         let mut stop = self.shutdown.subscribe();
-        let wait = if self.status_partitions > 1 { Duration::from_millis(20) } else { Duration::from_millis(500) };
+        let wait = if self.status_partitions > 1 {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_millis(500)
+        };
         loop {
             if *stop.borrow_and_update() {
                 return;
@@ -555,11 +763,26 @@ impl Distributed {
             let mut any = false;
             for p in 0..self.status_partitions {
                 let pos = positions[&p];
-                match kafka.client.fetch(&self.cfg.status_topic, p, pos, &FetchOptions { max_wait: wait, ..Default::default() }).await {
+                match kafka
+                    .client
+                    .fetch(
+                        &self.cfg.status_topic,
+                        p,
+                        pos,
+                        &FetchOptions {
+                            max_wait: wait,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                {
                     Ok(f) => {
                         for r in &f.records {
                             if let Some(k) = &r.key {
-                                let v = r.value.as_ref().and_then(|v| serde_json::from_slice(v).ok());
+                                let v = r
+                                    .value
+                                    .as_ref()
+                                    .and_then(|v| serde_json::from_slice(v).ok());
                                 self.apply_status_record(&status, &String::from_utf8_lossy(k), v);
                             }
                         }
@@ -583,9 +806,17 @@ impl Distributed {
 
     pub async fn reset_active_topics(&self, connector: &str) {
         let Some(h) = self.herder() else { return };
-        let topics: Vec<String> = h.worker.shared.active_topics.lock().get(connector).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let topics: Vec<String> = h
+            .worker
+            .shared
+            .active_topics
+            .lock()
+            .get(connector)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         for t in topics {
-            self.produce_status(format!("status-topic-{t}:connector-{connector}"), None).await;
+            self.produce_status(format!("status-topic-{t}:connector-{connector}"), None)
+                .await;
         }
     }
 
@@ -626,27 +857,48 @@ impl Distributed {
     }
 
     /// Joins, syncs, applies the assignment, then heartbeats until a rebalance.
-    async fn one_generation(&self, member: &mut GroupMember, stop: &mut watch::Receiver<bool>) -> Result<(), String> {
-        let meta = MemberState { url: self.cfg.advertised_url.clone(), config_offset: *self.config_pos.borrow(), allocation: self.my_items.lock().clone() };
+    async fn one_generation(
+        &self,
+        member: &mut GroupMember,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), String> {
+        let meta = MemberState {
+            url: self.cfg.advertised_url.clone(),
+            config_offset: *self.config_pos.borrow(),
+            allocation: self.my_items.lock().clone(),
+        };
         let joined = member
-            .join(&[(protocol::PROTOCOL_NAME.to_string(), protocol::encode_metadata(&meta))])
+            .join(&[(
+                protocol::PROTOCOL_NAME.to_string(),
+                protocol::encode_metadata(&meta),
+            )])
             .await
             .map_err(|e| e.to_string())?;
         let leader = joined.is_leader();
         let assignments: Vec<(String, Bytes)> = if leader {
             // The leader assigns from a config view at least as new as any member's.
             self.read_config_to_end().await?;
-            let Some(h) = self.herder() else { return Err("herder gone".into()) };
+            let Some(h) = self.herder() else {
+                return Err("herder gone".into());
+            };
             let st = h.state.lock().await.clone();
             let mut members = Vec::new();
             for m in &joined.members {
                 match protocol::decode_metadata(&m.metadata) {
                     Ok(ms) => members.push((m.member_id.clone(), ms)),
-                    Err(e) => tracing::warn!(member = %m.member_id, error = %e, "ignoring undecodable member metadata"),
+                    Err(e) => {
+                        tracing::warn!(member = %m.member_id, error = %e, "ignoring undecodable member metadata")
+                    }
                 }
             }
             let config_offset = *self.config_pos.borrow();
-            let result = assignor::assign(&all_items(&st), &members, &mut self.memory.lock(), Instant::now(), self.cfg.scheduled_rebalance_max_delay);
+            let result = assignor::assign(
+                &all_items(&st),
+                &members,
+                &mut self.memory.lock(),
+                Instant::now(),
+                self.cfg.scheduled_rebalance_max_delay,
+            );
             members
                 .iter()
                 .map(|(id, _)| {
@@ -686,9 +938,14 @@ impl Distributed {
         tracing::info!(generation = joined.generation_id, leader, assigned = ?a.assigned, revoked = ?a.revoked, delay_ms = a.delay_ms, "joined the connect group");
         self.reconcile().await;
         // A revocation or a scheduled delay means another rebalance follows.
-        let mut rejoin_at = if revoked_any { Some(tokio::time::Instant::now()) } else { None };
+        let mut rejoin_at = if revoked_any {
+            Some(tokio::time::Instant::now())
+        } else {
+            None
+        };
         if a.delay_ms > 0 {
-            rejoin_at = Some(tokio::time::Instant::now() + Duration::from_millis(a.delay_ms as u64));
+            rejoin_at =
+                Some(tokio::time::Instant::now() + Duration::from_millis(a.delay_ms as u64));
         }
         let hb = member.config().heartbeat_interval;
         loop {
@@ -737,7 +994,10 @@ impl Distributed {
                 HerderError::conflict("Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.")
             })
         };
-        Some(Forward { base, http: self.http.clone() })
+        Some(Forward {
+            base,
+            http: self.http.clone(),
+        })
     }
 
     fn owner_url(&self, key: &StatusKey) -> Option<Forward> {
@@ -749,7 +1009,10 @@ impl Distributed {
         if s.worker_id.is_empty() || s.worker_id == h.worker.shared.config.worker_id {
             return None;
         }
-        Some(Forward { base: Ok(format!("http://{}", s.worker_id)), http: self.http.clone() })
+        Some(Forward {
+            base: Ok(format!("http://{}", s.worker_id)),
+            http: self.http.clone(),
+        })
     }
 
     pub async fn forward_to_connector_owner(&self, name: &str) -> Option<Forward> {
@@ -768,7 +1031,11 @@ trait ClonedResult {
 impl ClonedResult for Option<&assignor::MemberResult> {
     fn cloned_result(self) -> assignor::MemberResult {
         match self {
-            Some(r) => assignor::MemberResult { assigned: r.assigned.clone(), revoked: r.revoked.clone(), delay: r.delay },
+            Some(r) => assignor::MemberResult {
+                assigned: r.assigned.clone(),
+                revoked: r.revoked.clone(),
+                delay: r.delay,
+            },
             None => assignor::MemberResult::default(),
         }
     }
@@ -789,8 +1056,14 @@ mod tests {
         ];
         let recs = config_records(&writes);
         assert_eq!(recs[0].0, "connector-my-conn");
-        assert_eq!(recs[1].1.as_ref().unwrap(), &json!({"state": "PAUSED", "state.v2": "STOPPED"}));
-        assert_eq!(recs.last().unwrap(), &("commit-my-conn".to_string(), Some(json!({"tasks": 2}))));
+        assert_eq!(
+            recs[1].1.as_ref().unwrap(),
+            &json!({"state": "PAUSED", "state.v2": "STOPPED"})
+        );
+        assert_eq!(
+            recs.last().unwrap(),
+            &("commit-my-conn".to_string(), Some(json!({"tasks": 2})))
+        );
         let mut st = ClusterState::default();
         let mut r = ConfigReader::default();
         for (k, v) in &recs {

@@ -62,8 +62,20 @@ pub struct ErrorHandler {
 }
 
 impl ErrorHandler {
-    pub fn new(settings: ErrorSettings, connector: &str, task: usize, kafka: Option<KafkaIo>) -> Self {
-        ErrorHandler { settings, connector: connector.to_string(), task, kafka, dlq_ready: false, skipped: 0 }
+    pub fn new(
+        settings: ErrorSettings,
+        connector: &str,
+        task: usize,
+        kafka: Option<KafkaIo>,
+    ) -> Self {
+        ErrorHandler {
+            settings,
+            connector: connector.to_string(),
+            task,
+            kafka,
+            dlq_ready: false,
+            skipped: 0,
+        }
     }
 
     /// Runs `op`, retrying retriable failures within `errors.retry.timeout`.
@@ -87,7 +99,8 @@ impl ErrorHandler {
                     }
                     tracing::debug!(connector = %self.connector, task = self.task, error = %e, "retrying after a retriable failure");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.settings.retry_delay_max.max(Duration::from_millis(1)));
+                    delay = (delay * 2)
+                        .min(self.settings.retry_delay_max.max(Duration::from_millis(1)));
                 }
                 Err(e) => return Err(e),
             }
@@ -96,13 +109,27 @@ impl ErrorHandler {
 
     /// Handles a record that failed at `stage`: `Ok` when tolerated (the
     /// record is skipped), `Err` when the task must fail.
-    pub async fn failed(&mut self, stage: Stage, class: &str, err: &ConnectError, raw: Option<&RawRecord>, describe: &(dyn Fn() -> String + Sync)) -> Result<(), ConnectError> {
+    pub async fn failed(
+        &mut self,
+        stage: Stage,
+        class: &str,
+        err: &ConnectError,
+        raw: Option<&RawRecord>,
+        describe: &(dyn Fn() -> String + Sync),
+    ) -> Result<(), ConnectError> {
         if self.settings.log_enable {
             let what = match raw {
-                Some(r) => format!("consumed record is {{topic='{}', partition={}, offset={}}}", r.topic, r.partition, r.offset),
+                Some(r) => format!(
+                    "consumed record is {{topic='{}', partition={}, offset={}}}",
+                    r.topic, r.partition, r.offset
+                ),
                 None => "source record".to_string(),
             };
-            let detail = if self.settings.log_include_messages { format!(" Record: {}", describe()) } else { String::new() };
+            let detail = if self.settings.log_include_messages {
+                format!(" Record: {}", describe())
+            } else {
+                String::new()
+            };
             tracing::error!(
                 connector = %self.connector, task = self.task, stage = stage.as_str(), class,
                 "Error encountered in task {}-{}. Executing stage '{}' with class '{}', where {}.{} Error: {}",
@@ -112,20 +139,39 @@ impl ErrorHandler {
         if self.settings.tolerance == Tolerance::None {
             return Err(ConnectError {
                 class: "org.apache.kafka.connect.errors.ConnectException",
-                message: format!("Tolerance exceeded in error handler: {} in stage {} ({})", err, stage.as_str(), class),
+                message: format!(
+                    "Tolerance exceeded in error handler: {} in stage {} ({})",
+                    err,
+                    stage.as_str(),
+                    class
+                ),
                 retriable: false,
             });
         }
         self.skipped += 1;
-        if let (Some(topic), Some(raw), Some(kafka)) = (self.settings.dlq_topic.clone(), raw, self.kafka.clone()) {
-            self.send_to_dlq(&kafka, &topic, stage, class, err, raw).await?;
+        if let (Some(topic), Some(raw), Some(kafka)) =
+            (self.settings.dlq_topic.clone(), raw, self.kafka.clone())
+        {
+            self.send_to_dlq(&kafka, &topic, stage, class, err, raw)
+                .await?;
         }
         Ok(())
     }
 
-    async fn send_to_dlq(&mut self, kafka: &KafkaIo, topic: &str, stage: Stage, class: &str, err: &ConnectError, raw: &RawRecord) -> Result<(), ConnectError> {
+    async fn send_to_dlq(
+        &mut self,
+        kafka: &KafkaIo,
+        topic: &str,
+        stage: Stage,
+        class: &str,
+        err: &ConnectError,
+        raw: &RawRecord,
+    ) -> Result<(), ConnectError> {
         if !self.dlq_ready {
-            kafka.ensure_topic(topic, 1, self.settings.dlq_rf, &[]).await.map_err(ConnectError::retriable)?;
+            kafka
+                .ensure_topic(topic, 1, self.settings.dlq_rf, &[])
+                .await
+                .map_err(ConnectError::retriable)?;
             self.dlq_ready = true;
         }
         let mut headers = raw.headers.clone();
@@ -142,10 +188,25 @@ impl ErrorHandler {
             headers.push(h("exception.message", err.message.clone()));
             headers.push(h("exception.stacktrace", err.trace()));
         }
-        let rec = produce_record(raw.key.clone(), raw.value.clone(), headers, Some(raw.timestamp));
-        let partitions = kafka.partition_count(topic).await.map_err(ConnectError::retriable)?.unwrap_or(1);
+        let rec = produce_record(
+            raw.key.clone(),
+            raw.value.clone(),
+            headers,
+            Some(raw.timestamp),
+        );
+        let partitions = kafka
+            .partition_count(topic)
+            .await
+            .map_err(ConnectError::retriable)?
+            .unwrap_or(1);
         let p = kafka.choose_partition(raw.key.as_deref(), partitions);
-        self.retry(|| async { kafka.produce(topic, p, std::slice::from_ref(&rec)).await.map_err(ConnectError::retriable) }).await?;
+        self.retry(|| async {
+            kafka
+                .produce(topic, p, std::slice::from_ref(&rec))
+                .await
+                .map_err(ConnectError::retriable)
+        })
+        .await?;
         Ok(())
     }
 }

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::{DeleteGroupsRequest, GroupId, OffsetDeleteRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -14,8 +16,14 @@ use tributary_client::connection::{Connection, ConnectionConfig};
 use super::kafka::KafkaIo;
 
 async fn coordinator(kafka: &KafkaIo, group: &str) -> Result<Connection, String> {
-    let addr = kafka.client.find_coordinator(group).await.map_err(|e| e.to_string())?;
-    Connection::connect(&addr, &ConnectionConfig::default()).await.map_err(|e| e.to_string())
+    let addr = kafka
+        .client
+        .find_coordinator(group)
+        .await
+        .map_err(|e| e.to_string())?;
+    Connection::connect(&addr, &ConnectionConfig::default())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn check(code: i16, what: &str) -> Result<(), String> {
@@ -25,7 +33,9 @@ fn check(code: i16, what: &str) -> Result<(), String> {
     match ResponseError::try_from_code(code) {
         // Nothing committed yet: nothing to delete.
         Some(ResponseError::GroupIdNotFound) => Ok(()),
-        Some(ResponseError::NonEmptyGroup) => Err(format!("{what}: the consumer group is still active")),
+        Some(ResponseError::NonEmptyGroup) => {
+            Err(format!("{what}: the consumer group is still active"))
+        }
         Some(e) => Err(format!("{what}: {e:?}")),
         None => Err(format!("{what}: error code {code}")),
     }
@@ -36,7 +46,10 @@ pub async fn delete_group(kafka: &KafkaIo, group: &str) -> Result<(), String> {
     let mut conn = coordinator(kafka, group).await?;
     let mut req = DeleteGroupsRequest::default();
     req.groups_names = vec![GroupId(StrBytes::from_string(group.to_string()))];
-    let resp = conn.send(&req, 1, Duration::ZERO).await.map_err(|e| e.to_string())?;
+    let resp = conn
+        .send(&req, 1, Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
     for r in resp.results {
         check(r.error_code, "delete group")?;
     }
@@ -44,7 +57,11 @@ pub async fn delete_group(kafka: &KafkaIo, group: &str) -> Result<(), String> {
 }
 
 /// Deletes the committed offsets of some partitions.
-pub async fn delete_offsets(kafka: &KafkaIo, group: &str, partitions: &[(String, i32)]) -> Result<(), String> {
+pub async fn delete_offsets(
+    kafka: &KafkaIo,
+    group: &str,
+    partitions: &[(String, i32)],
+) -> Result<(), String> {
     let mut conn = coordinator(kafka, group).await?;
     let mut req = OffsetDeleteRequest::default();
     req.group_id = GroupId(StrBytes::from_string(group.to_string()));
@@ -63,7 +80,10 @@ pub async fn delete_offsets(kafka: &KafkaIo, group: &str, partitions: &[(String,
         }
     }
     req.topics = topics;
-    let resp = conn.send(&req, 0, Duration::ZERO).await.map_err(|e| e.to_string())?;
+    let resp = conn
+        .send(&req, 0, Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
     check(resp.error_code, "delete offsets")?;
     for t in resp.topics {
         for p in t.partitions {

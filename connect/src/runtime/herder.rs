@@ -28,16 +28,28 @@ pub struct HerderError {
 
 impl HerderError {
     pub fn not_found(m: impl Into<String>) -> Self {
-        HerderError { status: 404, message: m.into() }
+        HerderError {
+            status: 404,
+            message: m.into(),
+        }
     }
     pub fn conflict(m: impl Into<String>) -> Self {
-        HerderError { status: 409, message: m.into() }
+        HerderError {
+            status: 409,
+            message: m.into(),
+        }
     }
     pub fn bad_request(m: impl Into<String>) -> Self {
-        HerderError { status: 400, message: m.into() }
+        HerderError {
+            status: 400,
+            message: m.into(),
+        }
     }
     pub fn internal(m: impl Into<String>) -> Self {
-        HerderError { status: 500, message: m.into() }
+        HerderError {
+            status: 500,
+            message: m.into(),
+        }
     }
     fn connector_not_found(name: &str) -> Self {
         Self::not_found(format!("Connector {name} not found"))
@@ -72,11 +84,14 @@ impl ClusterState {
     pub fn apply(&mut self, w: &ConfigWrite) {
         match w {
             ConfigWrite::Connector(name, config) => {
-                let e = self.connectors.entry(name.clone()).or_insert_with(|| ConnectorState {
-                    config: config.clone(),
-                    target: TargetState::Started,
-                    tasks: vec![],
-                });
+                let e = self
+                    .connectors
+                    .entry(name.clone())
+                    .or_insert_with(|| ConnectorState {
+                        config: config.clone(),
+                        target: TargetState::Started,
+                        tasks: vec![],
+                    });
                 e.config = config.clone();
             }
             ConfigWrite::DeleteConnector(name) => {
@@ -172,11 +187,19 @@ impl Herder {
     }
 
     async fn get(&self, name: &str) -> HResult<ConnectorState> {
-        self.state.lock().await.connectors.get(name).cloned().ok_or_else(|| HerderError::connector_not_found(name))
+        self.state
+            .lock()
+            .await
+            .connectors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| HerderError::connector_not_found(name))
     }
 
     pub fn info_json(name: &str, c: &ConnectorState) -> Json {
-        let tasks: Vec<Json> = (0..c.tasks.len()).map(|i| json!({"connector": name, "task": i})).collect();
+        let tasks: Vec<Json> = (0..c.tasks.len())
+            .map(|i| json!({"connector": name, "task": i}))
+            .collect();
         json!({ "name": name, "config": c.config, "tasks": tasks, "type": connector_type(&c.config) })
     }
 
@@ -192,7 +215,11 @@ impl Herder {
     pub async fn task_configs(&self, name: &str) -> HResult<Json> {
         let c = self.get(name).await?;
         Ok(Json::Array(
-            c.tasks.iter().enumerate().map(|(i, t)| json!({"id": {"connector": name, "task": i}, "config": t})).collect(),
+            c.tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| json!({"id": {"connector": name, "task": i}, "config": t}))
+                .collect(),
         ))
     }
 
@@ -227,15 +254,24 @@ impl Herder {
             }
             tasks.push(t);
         }
-        Ok(json!({ "name": name, "connector": conn_json, "tasks": tasks, "type": connector_type(&c.config) }))
+        Ok(
+            json!({ "name": name, "connector": conn_json, "tasks": tasks, "type": connector_type(&c.config) }),
+        )
     }
 
     pub async fn task_status(&self, name: &str, task: usize) -> HResult<Json> {
         let c = self.get(name).await?;
         if task >= c.tasks.len() {
-            return Err(HerderError::not_found(format!("No status found for task {name}-{task}")));
+            return Err(HerderError::not_found(format!(
+                "No status found for task {name}-{task}"
+            )));
         }
-        let s = match self.worker.shared.status.get(&StatusKey::Task(name.to_string(), task)) {
+        let s = match self
+            .worker
+            .shared
+            .status
+            .get(&StatusKey::Task(name.to_string(), task))
+        {
             Some(s) => status_json(&s),
             None => json!({"state": State::Unassigned.as_str(), "worker_id": ""}),
         };
@@ -252,35 +288,55 @@ impl Herder {
     fn validate_or_400(config: &Props) -> HResult<()> {
         match connector_config::validate(config) {
             Err(e) => Err(HerderError::bad_request(e.message)),
-            Ok((infos, n)) if n > 0 => Err(HerderError::bad_request(connector_config::invalid_config_message(&infos, n))),
+            Ok((infos, n)) if n > 0 => Err(HerderError::bad_request(
+                connector_config::invalid_config_message(&infos, n),
+            )),
             Ok(_) => Ok(()),
         }
     }
 
     fn task_configs_for(&self, config: &Props) -> HResult<Vec<Props>> {
-        let settings = ConnectorSettings::parse(config, &self.worker.shared.config).map_err(|e| HerderError::bad_request(e.message))?;
-        let mut tasks = settings.plugin.task_configs(config, settings.tasks_max).map_err(|e| HerderError::bad_request(e.message))?;
+        let settings = ConnectorSettings::parse(config, &self.worker.shared.config)
+            .map_err(|e| HerderError::bad_request(e.message))?;
+        let mut tasks = settings
+            .plugin
+            .task_configs(config, settings.tasks_max)
+            .map_err(|e| HerderError::bad_request(e.message))?;
         tasks.truncate(settings.tasks_max);
         Ok(tasks)
     }
 
     /// Create (`allow_replace=false`: 409 when it exists) or create-or-update.
     /// Returns whether it was created, and the connector info.
-    pub async fn put_connector_config(&self, name: &str, config: Props, allow_replace: bool, initial: Option<TargetState>) -> HResult<(bool, Json)> {
+    pub async fn put_connector_config(
+        &self,
+        name: &str,
+        config: Props,
+        allow_replace: bool,
+        initial: Option<TargetState>,
+    ) -> HResult<(bool, Json)> {
         if let Some(r) = self.forward_if_needed().await {
-            return r.put_connector_config(name, &config, allow_replace, initial).await;
+            return r
+                .put_connector_config(name, &config, allow_replace, initial)
+                .await;
         }
         let _guard = self.write_lock.lock().await;
         Self::validate_or_400(&config)?;
         let existing = self.state.lock().await.connectors.get(name).cloned();
         if existing.is_some() && !allow_replace {
-            return Err(HerderError::conflict(format!("Connector {name} already exists")));
+            return Err(HerderError::conflict(format!(
+                "Connector {name} already exists"
+            )));
         }
         let target = match &existing {
             Some(e) => e.target,
             None => initial.unwrap_or(TargetState::Started),
         };
-        let tasks = if target == TargetState::Stopped { vec![] } else { self.task_configs_for(&config)? };
+        let tasks = if target == TargetState::Stopped {
+            vec![]
+        } else {
+            self.task_configs_for(&config)?
+        };
         let mut writes = vec![ConfigWrite::Connector(name.to_string(), config.clone())];
         if existing.is_none() {
             writes.push(ConfigWrite::Target(name.to_string(), target));
@@ -291,7 +347,11 @@ impl Herder {
         Ok((existing.is_none(), info))
     }
 
-    pub async fn patch_connector_config(&self, name: &str, patch: BTreeMap<String, Option<String>>) -> HResult<Json> {
+    pub async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HResult<Json> {
         let existing = self.get(name).await?;
         let mut config = existing.config.clone();
         for (k, v) in patch {
@@ -320,7 +380,11 @@ impl Herder {
         }
         let _guard = self.write_lock.lock().await;
         self.get(name).await?;
-        self.write(vec![ConfigWrite::Tasks(name.to_string(), vec![]), ConfigWrite::DeleteConnector(name.to_string())]).await?;
+        self.write(vec![
+            ConfigWrite::Tasks(name.to_string(), vec![]),
+            ConfigWrite::DeleteConnector(name.to_string()),
+        ])
+        .await?;
         self.worker.shared.status.remove_connector(name);
         self.worker.shared.active_topics.lock().remove(name);
         Ok(())
@@ -336,9 +400,9 @@ impl Herder {
         match target {
             // KIP-875: a stopped connector has no tasks.
             TargetState::Stopped => writes.push(ConfigWrite::Tasks(name.to_string(), vec![])),
-            _ if c.target == TargetState::Stopped || c.tasks.is_empty() => {
-                writes.push(ConfigWrite::Tasks(name.to_string(), self.task_configs_for(&c.config)?))
-            }
+            _ if c.target == TargetState::Stopped || c.tasks.is_empty() => writes.push(
+                ConfigWrite::Tasks(name.to_string(), self.task_configs_for(&c.config)?),
+            ),
             _ => {}
         }
         self.write(writes).await
@@ -351,7 +415,9 @@ impl Herder {
             return r.restart(name, false, false).await.map(|_| ());
         }
         if !self.worker.restart_connector(name, &c.config) && !self.is_distributed() {
-            return Err(HerderError::not_found(format!("Connector {name} not found")));
+            return Err(HerderError::not_found(format!(
+                "Connector {name} not found"
+            )));
         }
         Ok(())
     }
@@ -359,7 +425,9 @@ impl Herder {
     pub async fn restart_task(&self, name: &str, task: usize) -> HResult<()> {
         let c = self.get(name).await?;
         if task >= c.tasks.len() {
-            return Err(HerderError::not_found(format!("Task {name}-{task} not found")));
+            return Err(HerderError::not_found(format!(
+                "Task {name}-{task} not found"
+            )));
         }
         if self.worker.restart_task(name, task).await {
             return Ok(());
@@ -367,19 +435,32 @@ impl Herder {
         if let Some(r) = self.forward_to_owner_task(name, task).await {
             return r.restart_task(name, task).await;
         }
-        Err(HerderError::conflict(format!("Cannot restart task {name}-{task}: it is not assigned to any worker yet")))
+        Err(HerderError::conflict(format!(
+            "Cannot restart task {name}-{task}: it is not assigned to any worker yet"
+        )))
     }
 
     /// KIP-745: restart the connector and/or its tasks; answers with the
     /// state the restarted parts are in (RESTARTING).
-    pub async fn restart(self: &Arc<Self>, name: &str, include_tasks: bool, only_failed: bool) -> HResult<Json> {
+    pub async fn restart(
+        self: &Arc<Self>,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> HResult<Json> {
         let c = self.get(name).await?;
         let status = self.connector_status(name).await?;
         let conn_failed = status["connector"]["state"] == "FAILED";
         let restart_conn = !only_failed || conn_failed;
         let mut task_ids = Vec::new();
         if include_tasks {
-            for (i, t) in status["tasks"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+            for (i, t) in status["tasks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 if !only_failed || t["state"] == "FAILED" {
                     task_ids.push(i);
                 }
@@ -396,11 +477,9 @@ impl Herder {
         let name = name.to_string();
         let config = c.config.clone();
         tokio::spawn(async move {
-            if restart_conn {
-                if !me.worker.restart_connector(&name, &config) {
-                    if let Some(r) = me.forward_to_owner_connector(&name).await {
-                        let _ = r.restart(&name, false, false).await;
-                    }
+            if restart_conn && !me.worker.restart_connector(&name, &config) {
+                if let Some(r) = me.forward_to_owner_connector(&name).await {
+                    let _ = r.restart(&name, false, false).await;
                 }
             }
             for i in task_ids {
@@ -413,15 +492,23 @@ impl Herder {
     // --- offsets (KIP-875) ----------------------------------------------------
 
     fn kind_of(c: &ConnectorState) -> Option<ConnectorType> {
-        c.config.get("connector.class").and_then(|cl| connectors::find(cl)).map(|p| p.kind())
+        c.config
+            .get("connector.class")
+            .and_then(|cl| connectors::find(cl))
+            .map(|p| p.kind())
     }
 
     async fn sink_partitions(&self, c: &ConnectorState) -> HResult<Vec<(String, i32)>> {
         let kafka = self.kafka()?;
-        let settings = ConnectorSettings::parse(&c.config, &self.worker.shared.config).map_err(|e| HerderError::bad_request(e.message))?;
+        let settings = ConnectorSettings::parse(&c.config, &self.worker.shared.config)
+            .map_err(|e| HerderError::bad_request(e.message))?;
         let mut topics = settings.topics.clone();
         if let Some(re) = &settings.topics_regex {
-            let md = kafka.client.metadata(None).await.map_err(|e| HerderError::internal(e.to_string()))?;
+            let md = kafka
+                .client
+                .metadata(None)
+                .await
+                .map_err(|e| HerderError::internal(e.to_string()))?;
             topics.extend(md.topics.keys().filter(|t| re.matches(t)).cloned());
         }
         let mut out = Vec::new();
@@ -437,7 +524,11 @@ impl Herder {
     }
 
     fn kafka(&self) -> HResult<super::kafka::KafkaIo> {
-        self.worker.shared.kafka.clone().ok_or_else(|| HerderError::internal("no Kafka connection"))
+        self.worker
+            .shared
+            .kafka
+            .clone()
+            .ok_or_else(|| HerderError::internal("no Kafka connection"))
     }
 
     pub async fn offsets(&self, name: &str) -> HResult<Json> {
@@ -483,7 +574,11 @@ impl Herder {
     }
 
     fn offsets_message(c: &ConnectorState, verb: &str) -> String {
-        let managed = c.config.get("connector.class").and_then(|cl| connectors::find(cl)).is_some_and(|p| p.class().contains(".file."));
+        let managed = c
+            .config
+            .get("connector.class")
+            .and_then(|cl| connectors::find(cl))
+            .is_some_and(|p| p.class().contains(".file."));
         if managed {
             format!("The offsets for this connector have been {verb} successfully")
         } else {
@@ -494,9 +589,15 @@ impl Herder {
     pub async fn alter_offsets(&self, name: &str, body: &Json) -> HResult<String> {
         let c = self.get(name).await?;
         Self::stopped_or_400(name, &c)?;
-        let entries = body.get("offsets").and_then(|o| o.as_array()).filter(|o| !o.is_empty()).ok_or_else(|| {
-            HerderError::bad_request("Partitions / offsets need to be provided for an alter offsets request")
-        })?;
+        let entries = body
+            .get("offsets")
+            .and_then(|o| o.as_array())
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| {
+                HerderError::bad_request(
+                    "Partitions / offsets need to be provided for an alter offsets request",
+                )
+            })?;
         match Self::kind_of(&c) {
             Some(ConnectorType::Sink) => {
                 let kafka = self.kafka()?;
@@ -517,17 +618,30 @@ impl Herder {
                                 HerderError::bad_request("Offsets for sink connectors must contain the key 'kafka_offset' with an integer value")
                             })?;
                             if off < 0 {
-                                return Err(HerderError::bad_request("Offset values for sink connectors must be non-negative"));
+                                return Err(HerderError::bad_request(
+                                    "Offset values for sink connectors must be non-negative",
+                                ));
                             }
-                            commits.push(tributary_client::CommittedOffset { topic: topic.to_string(), partition: part as i32, offset: off, metadata: None });
+                            commits.push(tributary_client::CommittedOffset {
+                                topic: topic.to_string(),
+                                partition: part as i32,
+                                offset: off,
+                                metadata: None,
+                            });
                         }
                     }
                 }
                 if !commits.is_empty() {
-                    kafka.client.commit_offsets(&sink_group(name), None, &commits).await.map_err(|e| HerderError::internal(e.to_string()))?;
+                    kafka
+                        .client
+                        .commit_offsets(&sink_group(name), None, &commits)
+                        .await
+                        .map_err(|e| HerderError::internal(e.to_string()))?;
                 }
                 if !deletes.is_empty() {
-                    super::group_admin::delete_offsets(&kafka, &sink_group(name), &deletes).await.map_err(HerderError::internal)?;
+                    super::group_admin::delete_offsets(&kafka, &sink_group(name), &deletes)
+                        .await
+                        .map_err(HerderError::internal)?;
                 }
             }
             _ => {
@@ -535,12 +649,16 @@ impl Herder {
                 for e in entries {
                     let p = e.get("partition").cloned().unwrap_or(Json::Null);
                     if !p.is_object() {
-                        return Err(HerderError::bad_request("Source partitions must be JSON objects"));
+                        return Err(HerderError::bad_request(
+                            "Source partitions must be JSON objects",
+                        ));
                     }
                     let o = e.get("offset").cloned().filter(|o| !o.is_null());
                     if let Some(o) = &o {
                         if !o.is_object() {
-                            return Err(HerderError::bad_request("Source offsets must be JSON objects or null"));
+                            return Err(HerderError::bad_request(
+                                "Source offsets must be JSON objects or null",
+                            ));
                         }
                     }
                     writes.push((p, o));
@@ -551,8 +669,17 @@ impl Herder {
         Ok(Self::offsets_message(&c, "altered"))
     }
 
-    async fn put_source_offsets(&self, name: &str, writes: Vec<(Json, Option<Json>)>) -> HResult<()> {
-        self.worker.shared.offsets.put(name, writes).await.map_err(HerderError::internal)
+    async fn put_source_offsets(
+        &self,
+        name: &str,
+        writes: Vec<(Json, Option<Json>)>,
+    ) -> HResult<()> {
+        self.worker
+            .shared
+            .offsets
+            .put(name, writes)
+            .await
+            .map_err(HerderError::internal)
     }
 
     pub async fn reset_offsets(&self, name: &str) -> HResult<String> {
@@ -561,13 +688,22 @@ impl Herder {
         match Self::kind_of(&c) {
             Some(ConnectorType::Sink) => {
                 let kafka = self.kafka()?;
-                super::group_admin::delete_group(&kafka, &sink_group(name)).await.map_err(HerderError::internal)?;
+                super::group_admin::delete_group(&kafka, &sink_group(name))
+                    .await
+                    .map_err(HerderError::internal)?;
             }
             _ => {
                 if let Backend::Distributed(d) = &self.backend {
                     d.catch_up_offsets().await.map_err(HerderError::internal)?;
                 }
-                let writes = self.worker.shared.offsets.snapshot(name).into_iter().map(|(p, _)| (p, None)).collect();
+                let writes = self
+                    .worker
+                    .shared
+                    .offsets
+                    .snapshot(name)
+                    .into_iter()
+                    .map(|(p, _)| (p, None))
+                    .collect();
                 self.put_source_offsets(name, writes).await?;
             }
         }
@@ -578,8 +714,14 @@ impl Herder {
 
     pub async fn active_topics(&self, name: &str) -> HResult<Json> {
         self.get(name).await?;
-        let topics: Vec<String> =
-            self.worker.shared.active_topics.lock().get(name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let topics: Vec<String> = self
+            .worker
+            .shared
+            .active_topics
+            .lock()
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         Ok(json!({ name: { "topics": topics } }))
     }
 
@@ -604,12 +746,18 @@ impl Herder {
 
     async fn forward_to_owner_connector(&self, name: &str) -> Option<super::distributed::Forward> {
         match &self.backend {
-            Backend::Distributed(d) if !self.worker.runs_connector(name) => d.forward_to_connector_owner(name).await,
+            Backend::Distributed(d) if !self.worker.runs_connector(name) => {
+                d.forward_to_connector_owner(name).await
+            }
             _ => None,
         }
     }
 
-    async fn forward_to_owner_task(&self, name: &str, task: usize) -> Option<super::distributed::Forward> {
+    async fn forward_to_owner_task(
+        &self,
+        name: &str,
+        task: usize,
+    ) -> Option<super::distributed::Forward> {
         match &self.backend {
             Backend::Distributed(d) => d.forward_to_task_owner(name, task).await,
             _ => None,
@@ -624,12 +772,19 @@ impl Herder {
 
 /// What each worker should run, given the state and (in distributed mode)
 /// the assignment; `None` means everything.
-pub fn desired(st: &ClusterState, assigned: Option<&super::distributed::Assignment>) -> (Vec<DesiredConnector>, Vec<DesiredTask>) {
+pub fn desired(
+    st: &ClusterState,
+    assigned: Option<&super::distributed::Assignment>,
+) -> (Vec<DesiredConnector>, Vec<DesiredTask>) {
     let mut cs = Vec::new();
     let mut ts = Vec::new();
     for (name, c) in &st.connectors {
         if assigned.is_none_or(|a| a.connectors.contains(name)) {
-            cs.push(DesiredConnector { name: name.clone(), config: c.config.clone(), target: c.target });
+            cs.push(DesiredConnector {
+                name: name.clone(),
+                config: c.config.clone(),
+                target: c.target,
+            });
         }
         for (i, t) in c.tasks.iter().enumerate() {
             if assigned.is_none_or(|a| a.tasks.contains(&(name.clone(), i))) {

@@ -61,13 +61,22 @@ pub struct KafkaIo {
 
 impl KafkaIo {
     pub fn new(bootstrap: &str, client_id: &str) -> Result<KafkaIo, String> {
-        let client = Client::new(ClientConfig::new(bootstrap).client_id(client_id)).map_err(|e| e.to_string())?;
-        Ok(KafkaIo { client, partitions: Default::default(), round_robin: Default::default() })
+        let client = Client::new(ClientConfig::new(bootstrap).client_id(client_id))
+            .map_err(|e| e.to_string())?;
+        Ok(KafkaIo {
+            client,
+            partitions: Default::default(),
+            round_robin: Default::default(),
+        })
     }
 
     /// A handle with its own connections (for long polls) sharing metadata.
     pub fn fork(&self) -> KafkaIo {
-        KafkaIo { client: self.client.fork(), partitions: self.partitions.clone(), round_robin: self.round_robin.clone() }
+        KafkaIo {
+            client: self.client.fork(),
+            partitions: self.partitions.clone(),
+            round_robin: self.round_robin.clone(),
+        }
     }
 
     /// The partition count of `topic`, `None` when it does not exist.
@@ -75,7 +84,11 @@ impl KafkaIo {
         if let Some(n) = self.partitions.lock().get(topic) {
             return Ok(Some(*n));
         }
-        let md = self.client.metadata(Some(&[topic])).await.map_err(|e| e.to_string())?;
+        let md = self
+            .client
+            .metadata(Some(&[topic]))
+            .await
+            .map_err(|e| e.to_string())?;
         match md.topics.get(topic) {
             Some(t) if t.error.is_none() && !t.partitions.is_empty() => {
                 let n = t.partitions.len() as i32;
@@ -88,7 +101,13 @@ impl KafkaIo {
 
     /// Creates the topic if it is missing. A replication factor the cluster
     /// cannot satisfy falls back to the broker default (single-node setups).
-    pub async fn ensure_topic(&self, topic: &str, partitions: i32, rf: i16, configs: &[(&str, &str)]) -> Result<i32, String> {
+    pub async fn ensure_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        rf: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<i32, String> {
         if let Some(n) = self.partition_count(topic).await? {
             return Ok(n);
         }
@@ -106,7 +125,10 @@ impl KafkaIo {
                 for (k, v) in configs {
                     nt = nt.config(*k, *v);
                 }
-                self.client.create_topic(&nt).await.map_err(|e| e.to_string())?;
+                self.client
+                    .create_topic(&nt)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             Err(e) => return Err(e.to_string()),
         }
@@ -116,7 +138,9 @@ impl KafkaIo {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(format!("topic {topic} was created but does not show up in metadata"))
+        Err(format!(
+            "topic {topic} was created but does not show up in metadata"
+        ))
     }
 
     pub fn forget_topic(&self, topic: &str) {
@@ -127,20 +151,39 @@ impl KafkaIo {
     pub fn choose_partition(&self, key: Option<&[u8]>, partitions: i32) -> i32 {
         match key {
             Some(k) => partition_for_key(k, partitions),
-            None => (self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions.max(1) as usize) as i32,
+            None => {
+                (self.round_robin.fetch_add(1, Ordering::Relaxed) % partitions.max(1) as usize)
+                    as i32
+            }
         }
     }
 
-    pub async fn produce(&self, topic: &str, partition: i32, records: &[ProduceRecord]) -> Result<i64, String> {
-        self.client.produce(topic, partition, records).await.map_err(|e| e.to_string())
+    pub async fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: &[ProduceRecord],
+    ) -> Result<i64, String> {
+        self.client
+            .produce(topic, partition, records)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
-pub fn produce_record(key: Option<Vec<u8>>, value: Option<Vec<u8>>, headers: Vec<(String, Option<Vec<u8>>)>, timestamp: Option<i64>) -> ProduceRecord {
+pub fn produce_record(
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    timestamp: Option<i64>,
+) -> ProduceRecord {
     ProduceRecord {
         key: key.map(Bytes::from),
         value: value.map(Bytes::from),
-        headers: headers.into_iter().map(|(k, v)| (k, v.map(Bytes::from))).collect(),
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k, v.map(Bytes::from)))
+            .collect(),
         timestamp,
     }
 }
@@ -156,7 +199,10 @@ mod tests {
         assert_eq!(murmur2(b"foobar"), -790332482);
         assert_eq!(murmur2(b"a-little-bit-long-string"), -985981536);
         assert_eq!(murmur2(b"a-little-bit-longer-string"), -1486304829);
-        assert_eq!(murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+        assert_eq!(
+            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
+            -58897971
+        );
         assert_eq!(murmur2(b"abc"), 479470107);
     }
 }

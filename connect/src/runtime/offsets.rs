@@ -33,7 +33,11 @@ pub trait OffsetStore: Send + Sync {
     /// Every `(partition, offset)` known for `connector`.
     fn snapshot(&self, connector: &str) -> Vec<(Json, Json)>;
     /// Writes offsets; `None` removes a partition's offset.
-    fn put<'a>(&'a self, connector: &'a str, entries: Vec<(Json, Option<Json>)>) -> BoxFuture<'a, Result<(), String>>;
+    fn put<'a>(
+        &'a self,
+        connector: &'a str,
+        entries: Vec<(Json, Option<Json>)>,
+    ) -> BoxFuture<'a, Result<(), String>>;
     /// Brings the local view up to date (distributed mode reads the topic to its end).
     fn refresh(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Ok(()) })
@@ -45,7 +49,10 @@ pub struct SnapshotReader(pub Vec<(Json, Json)>);
 
 impl OffsetReader for SnapshotReader {
     fn offset(&self, partition: &Json) -> Option<Json> {
-        self.0.iter().find(|(p, _)| p == partition).map(|(_, o)| o.clone())
+        self.0
+            .iter()
+            .find(|(p, _)| p == partition)
+            .map(|(_, o)| o.clone())
     }
 }
 
@@ -57,7 +64,12 @@ pub struct OffsetMap {
 
 impl OffsetMap {
     pub fn snapshot(&self, connector: &str) -> Vec<(Json, Json)> {
-        self.entries.lock().values().filter(|(c, _, _)| c == connector).map(|(_, p, o)| (p.clone(), o.clone())).collect()
+        self.entries
+            .lock()
+            .values()
+            .filter(|(c, _, _)| c == connector)
+            .map(|(_, p, o)| (p.clone(), o.clone()))
+            .collect()
     }
     pub fn apply(&self, connector: &str, partition: Json, offset: Option<Json>) {
         let key = offset_key(connector, &partition);
@@ -85,12 +97,22 @@ pub struct FileOffsetStore {
 impl FileOffsetStore {
     /// Loads the file if it exists; a missing file is an empty store.
     pub fn open(path: PathBuf) -> Result<Arc<FileOffsetStore>, String> {
-        let store = FileOffsetStore { path: path.clone(), map: OffsetMap::default(), write_lock: tokio::sync::Mutex::new(()) };
+        let store = FileOffsetStore {
+            path: path.clone(),
+            map: OffsetMap::default(),
+            write_lock: tokio::sync::Mutex::new(()),
+        };
         match std::fs::read(&path) {
             Ok(bytes) if !bytes.is_empty() => {
-                let doc: Json = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("offsets file {} is not valid JSON: {e}", path.display()))?;
-                for entry in doc.get("offsets").and_then(|o| o.as_array()).cloned().unwrap_or_default() {
+                let doc: Json = serde_json::from_slice(&bytes).map_err(|e| {
+                    format!("offsets file {} is not valid JSON: {e}", path.display())
+                })?;
+                for entry in doc
+                    .get("offsets")
+                    .and_then(|o| o.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     let key = entry.get("key").map(|k| k.to_string()).unwrap_or_default();
                     if let Some((c, p)) = parse_offset_key(key.as_bytes()) {
                         store.map.apply(&c, p, entry.get("value").cloned());
@@ -118,11 +140,14 @@ impl FileOffsetStore {
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
             }
         }
-        let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        f.write_all(doc.to_string().as_bytes()).map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::create(&tmp)
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        f.write_all(doc.to_string().as_bytes())
+            .map_err(|e| e.to_string())?;
         // fsync before the rename so a crash leaves the old or the new file, never a torn one.
         f.sync_all().map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| format!("cannot replace {}: {e}", self.path.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .map_err(|e| format!("cannot replace {}: {e}", self.path.display()))?;
         Ok(())
     }
 }
@@ -132,7 +157,11 @@ impl OffsetStore for FileOffsetStore {
         self.map.snapshot(connector)
     }
 
-    fn put<'a>(&'a self, connector: &'a str, entries: Vec<(Json, Option<Json>)>) -> BoxFuture<'a, Result<(), String>> {
+    fn put<'a>(
+        &'a self,
+        connector: &'a str,
+        entries: Vec<(Json, Option<Json>)>,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let _guard = self.write_lock.lock().await;
             for (p, o) in entries {
@@ -152,12 +181,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offsets.json");
         let s = FileOffsetStore::open(path.clone()).unwrap();
-        s.put("c", vec![(json!({"filename": "/a"}), Some(json!({"position": 10})))]).await.unwrap();
-        s.put("d", vec![(json!({"filename": "/b"}), Some(json!({"position": 3})))]).await.unwrap();
-        s.put("d", vec![(json!({"filename": "/b"}), None)]).await.unwrap();
+        s.put(
+            "c",
+            vec![(json!({"filename": "/a"}), Some(json!({"position": 10})))],
+        )
+        .await
+        .unwrap();
+        s.put(
+            "d",
+            vec![(json!({"filename": "/b"}), Some(json!({"position": 3})))],
+        )
+        .await
+        .unwrap();
+        s.put("d", vec![(json!({"filename": "/b"}), None)])
+            .await
+            .unwrap();
         let again = FileOffsetStore::open(path).unwrap();
-        assert_eq!(again.snapshot("c"), vec![(json!({"filename": "/a"}), json!({"position": 10}))]);
+        assert_eq!(
+            again.snapshot("c"),
+            vec![(json!({"filename": "/a"}), json!({"position": 10}))]
+        );
         assert!(again.snapshot("d").is_empty());
-        assert_eq!(offset_key("c", &json!({"filename": "/a"})), r#"["c",{"filename":"/a"}]"#);
+        assert_eq!(
+            offset_key("c", &json!({"filename": "/a"})),
+            r#"["c",{"filename":"/a"}]"#
+        );
     }
 }

@@ -36,7 +36,11 @@ impl Items {
     }
     pub fn minus(&self, other: &Items) -> Items {
         Items {
-            connectors: self.connectors.difference(&other.connectors).cloned().collect(),
+            connectors: self
+                .connectors
+                .difference(&other.connectors)
+                .cloned()
+                .collect(),
             tasks: self.tasks.difference(&other.tasks).cloned().collect(),
         }
     }
@@ -159,7 +163,15 @@ pub fn decode_assignment(bytes: &[u8]) -> Result<Assignment, String> {
     let assigned = get_items(&mut b)?;
     let revoked = get_items(&mut b)?;
     let delay_ms = if b.remaining() >= 4 { b.get_i32() } else { 0 };
-    Ok(Assignment { error, leader, leader_url, config_offset, assigned, revoked, delay_ms })
+    Ok(Assignment {
+        error,
+        leader,
+        leader_url,
+        config_offset,
+        assigned,
+        revoked,
+        delay_ms,
+    })
 }
 
 pub fn encode_metadata(m: &MemberState) -> Bytes {
@@ -170,7 +182,10 @@ pub fn encode_metadata(m: &MemberState) -> Bytes {
     if m.allocation.is_empty() {
         b.put_i32(-1);
     } else {
-        let alloc = encode_assignment(&Assignment { assigned: m.allocation.clone(), ..Default::default() });
+        let alloc = encode_assignment(&Assignment {
+            assigned: m.allocation.clone(),
+            ..Default::default()
+        });
         b.put_i32(alloc.len() as i32);
         b.put_slice(&alloc);
     }
@@ -197,7 +212,11 @@ pub fn decode_metadata(bytes: &[u8]) -> Result<MemberState, String> {
         }
         decode_assignment(&b.split_to(n as usize))?.assigned
     };
-    Ok(MemberState { url, config_offset, allocation })
+    Ok(MemberState {
+        url,
+        config_offset,
+        allocation,
+    })
 }
 
 #[cfg(test)]
@@ -220,7 +239,11 @@ mod tests {
             delay_ms: 5,
         };
         assert_eq!(decode_assignment(&encode_assignment(&a)).unwrap(), a);
-        let m = MemberState { url: "http://h:1".into(), config_offset: 7, allocation: items };
+        let m = MemberState {
+            url: "http://h:1".into(),
+            config_offset: 7,
+            allocation: items,
+        };
         assert_eq!(decode_metadata(&encode_metadata(&m)).unwrap(), m);
         assert!(decode_assignment(&[0, 1]).is_err());
         assert!(decode_metadata(&[0, 1, 0, 200]).is_err());

@@ -58,7 +58,11 @@ impl Status {
         Some(Status {
             state: State::parse(v.get("state")?.as_str()?)?,
             trace: v.get("trace").and_then(|t| t.as_str()).map(str::to_string),
-            worker_id: v.get("worker_id").and_then(|w| w.as_str()).unwrap_or_default().to_string(),
+            worker_id: v
+                .get("worker_id")
+                .and_then(|w| w.as_str())
+                .unwrap_or_default()
+                .to_string(),
             generation: v.get("generation").and_then(|g| g.as_i64()).unwrap_or(0) as i32,
         })
     }
@@ -85,16 +89,19 @@ impl StatusKey {
     }
 }
 
+/// Where status changes go to be written to the status topic.
+pub type StatusSender = mpsc::UnboundedSender<(StatusKey, Option<Status>)>;
+
 /// The latest known status of every connector and task; updates made here
 /// are also sent to `publish` (the status topic writer in distributed mode).
 #[derive(Default)]
 pub struct StatusStore {
     entries: Mutex<BTreeMap<StatusKey, Status>>,
-    publish: Mutex<Option<mpsc::UnboundedSender<(StatusKey, Option<Status>)>>>,
+    publish: Mutex<Option<StatusSender>>,
 }
 
 impl StatusStore {
-    pub fn set_publisher(&self, tx: mpsc::UnboundedSender<(StatusKey, Option<Status>)>) {
+    pub fn set_publisher(&self, tx: StatusSender) {
         *self.publish.lock() = Some(tx);
     }
 
@@ -126,7 +133,13 @@ impl StatusStore {
     }
 
     pub fn remove_connector(&self, name: &str) {
-        let keys: Vec<StatusKey> = self.entries.lock().keys().filter(|k| k.connector() == name).cloned().collect();
+        let keys: Vec<StatusKey> = self
+            .entries
+            .lock()
+            .keys()
+            .filter(|k| k.connector() == name)
+            .cloned()
+            .collect();
         for k in keys {
             self.entries.lock().remove(&k);
             if let Some(tx) = &*self.publish.lock() {

@@ -49,7 +49,12 @@ impl Ctx {
     fn status(&self, state: State, trace: Option<String>) {
         self.shared.status.put(
             StatusKey::Task(self.spec.connector.clone(), self.spec.index),
-            Status { state, trace, worker_id: self.shared.config.worker_id.clone(), generation: self.shared.generation() },
+            Status {
+                state,
+                trace,
+                worker_id: self.shared.config.worker_id.clone(),
+                generation: self.shared.generation(),
+            },
         );
     }
     fn fail(&self, e: &ConnectError) {
@@ -58,7 +63,11 @@ impl Ctx {
     }
 }
 
-pub async fn run_task(shared: Arc<WorkerShared>, spec: TaskSpec, control: watch::Receiver<Control>) {
+pub async fn run_task(
+    shared: Arc<WorkerShared>,
+    spec: TaskSpec,
+    control: watch::Receiver<Control>,
+) {
     let ctx = Ctx { shared, spec };
     let settings = match ConnectorSettings::parse(&ctx.spec.connector_config, &ctx.shared.config) {
         Ok(s) => s,
@@ -78,7 +87,11 @@ pub async fn run_task(shared: Arc<WorkerShared>, spec: TaskSpec, control: watch:
 }
 
 /// Waits while paused; returns false when the task must stop.
-async fn gate(ctx: &Ctx, control: &mut watch::Receiver<Control>, paused_reported: &mut bool) -> bool {
+async fn gate(
+    ctx: &Ctx,
+    control: &mut watch::Receiver<Control>,
+    paused_reported: &mut bool,
+) -> bool {
     loop {
         let c = *control.borrow_and_update();
         match c {
@@ -103,17 +116,30 @@ async fn gate(ctx: &Ctx, control: &mut watch::Receiver<Control>, paused_reported
     }
 }
 
-async fn run_source(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn SourceTask>, kafka: KafkaIo, mut control: watch::Receiver<Control>) {
+async fn run_source(
+    ctx: &Ctx,
+    settings: ConnectorSettings,
+    mut task: Box<dyn SourceTask>,
+    kafka: KafkaIo,
+    mut control: watch::Receiver<Control>,
+) {
     let name = ctx.spec.connector.clone();
     if let Err(e) = ctx.shared.offsets.refresh().await {
-        return ctx.fail(&ConnectError::retriable(format!("cannot read the offsets: {e}")));
+        return ctx.fail(&ConnectError::retriable(format!(
+            "cannot read the offsets: {e}"
+        )));
     }
     let reader = SnapshotReader(ctx.shared.offsets.snapshot(&name));
     if let Err(e) = task.start(&ctx.spec.task_config, &reader) {
         return ctx.fail(&e);
     }
     ctx.status(State::Running, None);
-    let mut errors = ErrorHandler::new(settings.errors.clone(), &name, ctx.spec.index, Some(kafka.clone()));
+    let mut errors = ErrorHandler::new(
+        settings.errors.clone(),
+        &name,
+        ctx.spec.index,
+        Some(kafka.clone()),
+    );
     let mut pending: BTreeMap<String, (Json, Json)> = BTreeMap::new();
     let mut known_topics: HashMap<String, i32> = HashMap::new();
     let mut last_flush = Instant::now();
@@ -135,7 +161,17 @@ async fn run_source(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn So
             Ok(r) => r,
             Err(e) => break Err(e),
         };
-        if let Err(e) = process_source_batch(ctx, &settings, &kafka, &mut errors, &mut known_topics, &mut pending, records).await {
+        if let Err(e) = process_source_batch(
+            ctx,
+            &settings,
+            &kafka,
+            &mut errors,
+            &mut known_topics,
+            &mut pending,
+            records,
+        )
+        .await
+        {
             break Err(e);
         }
         if last_flush.elapsed() >= interval && !pending.is_empty() {
@@ -156,11 +192,18 @@ async fn run_source(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn So
     }
 }
 
-async fn flush_source_offsets(ctx: &Ctx, name: &str, pending: &mut BTreeMap<String, (Json, Json)>) -> Result<(), String> {
+async fn flush_source_offsets(
+    ctx: &Ctx,
+    name: &str,
+    pending: &mut BTreeMap<String, (Json, Json)>,
+) -> Result<(), String> {
     if pending.is_empty() {
         return Ok(());
     }
-    let entries: Vec<(Json, Option<Json>)> = pending.values().map(|(p, o)| (p.clone(), Some(o.clone()))).collect();
+    let entries: Vec<(Json, Option<Json>)> = pending
+        .values()
+        .map(|(p, o)| (p.clone(), Some(o.clone())))
+        .collect();
     ctx.shared.offsets.put(name, entries).await?;
     pending.clear();
     Ok(())
@@ -179,7 +222,11 @@ async fn process_source_batch(
     let mut out: Vec<((String, i32), ProduceRecord)> = Vec::new();
     let mut offsets: Vec<(Json, Json)> = Vec::new();
     for record in records {
-        if let RecordKind::Source { source_partition, source_offset } = &record.kind {
+        if let RecordKind::Source {
+            source_partition,
+            source_offset,
+        } = &record.kind
+        {
             if !source_partition.is_null() {
                 offsets.push((source_partition.clone(), source_offset.clone()));
             }
@@ -191,32 +238,77 @@ async fn process_source_batch(
             Ok(None) => continue,
             Err(se) => {
                 let class = settings_class(settings, &se.alias);
-                errors.failed(Stage::Transformation, &class, &se.error.into(), None, &describe).await?;
+                errors
+                    .failed(
+                        Stage::Transformation,
+                        &class,
+                        &se.error.into(),
+                        None,
+                        &describe,
+                    )
+                    .await?;
                 continue;
             }
         };
         let topic = transformed.topic.clone();
-        let key = match settings.key_converter.from_connect(&topic, transformed.key_schema.as_ref(), &transformed.key) {
+        let key = match settings.key_converter.from_connect(
+            &topic,
+            transformed.key_schema.as_ref(),
+            &transformed.key,
+        ) {
             Ok(k) => k,
             Err(e) => {
-                errors.failed(Stage::KeyConverter, &settings.key_converter_class, &e.into(), None, &describe).await?;
+                errors
+                    .failed(
+                        Stage::KeyConverter,
+                        &settings.key_converter_class,
+                        &e.into(),
+                        None,
+                        &describe,
+                    )
+                    .await?;
                 continue;
             }
         };
-        let value = match settings.value_converter.from_connect(&topic, transformed.value_schema.as_ref(), &transformed.value) {
+        let value = match settings.value_converter.from_connect(
+            &topic,
+            transformed.value_schema.as_ref(),
+            &transformed.value,
+        ) {
             Ok(v) => v,
             Err(e) => {
-                errors.failed(Stage::ValueConverter, &settings.value_converter_class, &e.into(), None, &describe).await?;
+                errors
+                    .failed(
+                        Stage::ValueConverter,
+                        &settings.value_converter_class,
+                        &e.into(),
+                        None,
+                        &describe,
+                    )
+                    .await?;
                 continue;
             }
         };
         let mut headers = Vec::new();
         let mut header_failed = false;
         for h in transformed.headers.iter() {
-            match settings.header_converter.from_connect_header(&topic, &h.key, h.schema.as_ref(), &h.value) {
+            match settings.header_converter.from_connect_header(
+                &topic,
+                &h.key,
+                h.schema.as_ref(),
+                &h.value,
+            ) {
                 Ok(b) => headers.push((h.key.clone(), b)),
                 Err(e) => {
-                    errors.failed(Stage::HeaderConverter, &settings.header_converter_class, &e.into(), None, &describe).await?;
+                    errors
+                        .failed(
+                            Stage::HeaderConverter,
+                            &settings.header_converter_class,
+                            &e.into(),
+                            None,
+                            &describe,
+                        )
+                        .await?;
                     header_failed = true;
                     break;
                 }
@@ -231,7 +323,12 @@ async fn process_source_batch(
                 let n = errors
                     .retry(|| async {
                         kafka
-                            .ensure_topic(&topic, settings.topic_creation_partitions, settings.topic_creation_rf, &[])
+                            .ensure_topic(
+                                &topic,
+                                settings.topic_creation_partitions,
+                                settings.topic_creation_rf,
+                                &[],
+                            )
                             .await
                             .map_err(ConnectError::retriable)
                     })
@@ -245,7 +342,10 @@ async fn process_source_batch(
             Some(p) if p >= 0 && p < partitions => p,
             _ => kafka.choose_partition(key.as_deref(), partitions),
         };
-        out.push(((topic, partition), produce_record(key, value, headers, transformed.timestamp)));
+        out.push((
+            (topic, partition),
+            produce_record(key, value, headers, transformed.timestamp),
+        ));
     }
     // Produce each partition's records in order, in chunks.
     let mut groups: Vec<((String, i32), Vec<ProduceRecord>)> = Vec::new();
@@ -258,9 +358,19 @@ async fn process_source_batch(
     for ((topic, partition), recs) in groups {
         for chunk in recs.chunks(500) {
             errors
-                .retry(|| async { kafka.produce(&topic, partition, chunk).await.map_err(ConnectError::retriable) })
+                .retry(|| async {
+                    kafka
+                        .produce(&topic, partition, chunk)
+                        .await
+                        .map_err(ConnectError::retriable)
+                })
                 .await
-                .map_err(|e| ConnectError::new(format!("Unrecoverable exception from producer send callback: {}", e.message)))?;
+                .map_err(|e| {
+                    ConnectError::new(format!(
+                        "Unrecoverable exception from producer send callback: {}",
+                        e.message
+                    ))
+                })?;
         }
     }
     for (p, o) in offsets {
@@ -271,15 +381,31 @@ async fn process_source_batch(
 
 /// The class of the transform stage `alias`, as the error context reports it.
 fn settings_class(settings: &ConnectorSettings, alias: &str) -> String {
-    settings.chain.stages.iter().find(|s| s.alias == alias).map(|s| s.class.clone()).unwrap_or_else(|| alias.to_string())
+    settings
+        .chain
+        .stages
+        .iter()
+        .find(|s| s.alias == alias)
+        .map(|s| s.class.clone())
+        .unwrap_or_else(|| alias.to_string())
 }
 
 /// The partitions of the sink's topics that belong to task `index` of `count`.
-async fn sink_assignment(kafka: &KafkaIo, settings: &ConnectorSettings, index: usize, count: usize) -> Vec<(String, i32)> {
+async fn sink_assignment(
+    kafka: &KafkaIo,
+    settings: &ConnectorSettings,
+    index: usize,
+    count: usize,
+) -> Vec<(String, i32)> {
     let mut topics: Vec<String> = settings.topics.clone();
     if let Some(re) = &settings.topics_regex {
         if let Ok(md) = kafka.client.metadata(None).await {
-            topics = md.topics.keys().filter(|t| re.matches(t) && !t.starts_with("__")).cloned().collect();
+            topics = md
+                .topics
+                .keys()
+                .filter(|t| re.matches(t) && !t.starts_with("__"))
+                .cloned()
+                .collect();
         }
     }
     topics.sort();
@@ -293,21 +419,36 @@ async fn sink_assignment(kafka: &KafkaIo, settings: &ConnectorSettings, index: u
             }
         }
     }
-    all.into_iter().enumerate().filter(|(i, _)| i % count.max(1) == index).map(|(_, tp)| tp).collect()
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % count.max(1) == index)
+        .map(|(_, tp)| tp)
+        .collect()
 }
 
 pub fn sink_group(connector: &str) -> String {
     format!("connect-{connector}")
 }
 
-async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn SinkTask>, kafka: KafkaIo, mut control: watch::Receiver<Control>) {
+async fn run_sink(
+    ctx: &Ctx,
+    settings: ConnectorSettings,
+    mut task: Box<dyn SinkTask>,
+    kafka: KafkaIo,
+    mut control: watch::Receiver<Control>,
+) {
     let name = ctx.spec.connector.clone();
     let group = sink_group(&name);
     if let Err(e) = task.start(&ctx.spec.task_config) {
         return ctx.fail(&e);
     }
     ctx.status(State::Running, None);
-    let mut errors = ErrorHandler::new(settings.errors.clone(), &name, ctx.spec.index, Some(kafka.clone()));
+    let mut errors = ErrorHandler::new(
+        settings.errors.clone(),
+        &name,
+        ctx.spec.index,
+        Some(kafka.clone()),
+    );
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut committed: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut assignment: Vec<(String, i32)> = Vec::new();
@@ -319,9 +460,17 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
         if !gate(ctx, &mut control, &mut paused).await {
             break Ok(());
         }
-        if last_refresh.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) || assignment.is_empty() && last_refresh.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
-            let fresh = sink_assignment(&kafka, &settings, ctx.spec.index, ctx.spec.task_count).await;
-            let new: Vec<(String, i32)> = fresh.iter().filter(|tp| !positions.contains_key(*tp)).cloned().collect();
+        if last_refresh.is_none_or(|t| t.elapsed() > Duration::from_secs(5))
+            || assignment.is_empty()
+                && last_refresh.is_some_and(|t| t.elapsed() > Duration::from_millis(500))
+        {
+            let fresh =
+                sink_assignment(&kafka, &settings, ctx.spec.index, ctx.spec.task_count).await;
+            let new: Vec<(String, i32)> = fresh
+                .iter()
+                .filter(|tp| !positions.contains_key(*tp))
+                .cloned()
+                .collect();
             if !new.is_empty() {
                 let start = match kafka.client.fetch_offsets(&group, &new).await {
                     Ok(c) => c,
@@ -332,12 +481,20 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
                     }
                 };
                 for tp in &new {
-                    let committed_at = start.iter().find(|c| c.topic == tp.0 && c.partition == tp.1).map(|c| c.offset).unwrap_or(-1);
+                    let committed_at = start
+                        .iter()
+                        .find(|c| c.topic == tp.0 && c.partition == tp.1)
+                        .map(|c| c.offset)
+                        .unwrap_or(-1);
                     let pos = if committed_at >= 0 {
                         committed_at
                     } else {
                         // auto.offset.reset=earliest, as Connect's sink consumers use.
-                        kafka.client.list_offset(&tp.0, tp.1, OffsetSpec::Earliest).await.unwrap_or(0)
+                        kafka
+                            .client
+                            .list_offset(&tp.0, tp.1, OffsetSpec::Earliest)
+                            .await
+                            .unwrap_or(0)
                     };
                     positions.insert(tp.clone(), pos);
                     committed.insert(tp.clone(), committed_at);
@@ -355,11 +512,21 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
             continue;
         }
         let mut batch: Vec<ConnectRecord> = Vec::new();
-        let max_wait = if assignment.len() > 1 { Duration::from_millis(50) } else { Duration::from_millis(300) };
-        let opts = FetchOptions { max_wait, min_bytes: 1, max_bytes: 4 * 1024 * 1024 };
+        let max_wait = if assignment.len() > 1 {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_millis(300)
+        };
+        let opts = FetchOptions {
+            max_wait,
+            min_bytes: 1,
+            max_bytes: 4 * 1024 * 1024,
+        };
         let mut failed: Option<ConnectError> = None;
         for tp in assignment.clone() {
-            let Some(pos) = positions.get(&tp).copied() else { continue };
+            let Some(pos) = positions.get(&tp).copied() else {
+                continue;
+            };
             // Not raced against the control channel: dropping an in-flight
             // request would leave its response unread on the pooled connection.
             // A stop waits at most one fetch (max_wait).
@@ -389,12 +556,18 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
                     timestamp: cr.timestamp,
                     key: cr.key.as_ref().map(|b| b.to_vec()),
                     value: cr.value.as_ref().map(|b| b.to_vec()),
-                    headers: cr.headers.iter().map(|(k, v)| (k.clone(), v.as_ref().map(|b| b.to_vec()))).collect(),
+                    headers: cr
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_ref().map(|b| b.to_vec())))
+                        .collect(),
                 };
                 match convert_sink_record(&settings, &raw) {
                     Err((stage, class, e)) => {
                         let desc = || format!("{raw:?}");
-                        if let Err(fatal) = errors.failed(stage, &class, &e, Some(&raw), &desc).await {
+                        if let Err(fatal) =
+                            errors.failed(stage, &class, &e, Some(&raw), &desc).await
+                        {
                             failed = Some(fatal);
                             break;
                         }
@@ -405,7 +578,16 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
                         Err(se) => {
                             let class = settings_class(&settings, &se.alias);
                             let desc = || format!("{raw:?}");
-                            if let Err(fatal) = errors.failed(Stage::Transformation, &class, &se.error.into(), Some(&raw), &desc).await {
+                            if let Err(fatal) = errors
+                                .failed(
+                                    Stage::Transformation,
+                                    &class,
+                                    &se.error.into(),
+                                    Some(&raw),
+                                    &desc,
+                                )
+                                .await
+                            {
                                 failed = Some(fatal);
                                 break;
                             }
@@ -427,14 +609,17 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
             }
         }
         if last_commit.elapsed() >= interval {
-            if let Err(e) = commit_sink(&kafka, task.as_mut(), &group, &positions, &mut committed).await {
+            if let Err(e) =
+                commit_sink(&kafka, task.as_mut(), &group, &positions, &mut committed).await
+            {
                 tracing::warn!(connector = %name, error = %e, "offset commit failed; will retry");
             }
             last_commit = Instant::now();
         }
     };
     if outcome.is_ok() {
-        if let Err(e) = commit_sink(&kafka, task.as_mut(), &group, &positions, &mut committed).await {
+        if let Err(e) = commit_sink(&kafka, task.as_mut(), &group, &positions, &mut committed).await
+        {
             tracing::warn!(connector = %name, error = %e, "final offset commit failed");
         }
     }
@@ -444,15 +629,30 @@ async fn run_sink(ctx: &Ctx, settings: ConnectorSettings, mut task: Box<dyn Sink
     }
 }
 
-async fn put_with_retry(errors: &ErrorHandler, task: &mut dyn SinkTask, batch: Vec<ConnectRecord>) -> Result<(), ConnectError> {
+async fn put_with_retry(
+    errors: &ErrorHandler,
+    task: &mut dyn SinkTask,
+    batch: Vec<ConnectRecord>,
+) -> Result<(), ConnectError> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(300);
     loop {
         match task.put(batch.clone()).await {
             Ok(()) => return Ok(()),
-            Err(e) if e.retriable && errors.settings.retry_timeout.is_none_or(|t| start.elapsed() + delay <= t) => {
+            Err(e)
+                if e.retriable
+                    && errors
+                        .settings
+                        .retry_timeout
+                        .is_none_or(|t| start.elapsed() + delay <= t) =>
+            {
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(errors.settings.retry_delay_max.max(Duration::from_millis(1)));
+                delay = (delay * 2).min(
+                    errors
+                        .settings
+                        .retry_delay_max
+                        .max(Duration::from_millis(1)),
+                );
             }
             Err(e) => return Err(e),
         }
@@ -469,14 +669,23 @@ async fn commit_sink(
     let changed: Vec<CommittedOffset> = positions
         .iter()
         .filter(|(tp, pos)| committed.get(*tp) != Some(*pos))
-        .map(|((t, p), pos)| CommittedOffset { topic: t.clone(), partition: *p, offset: *pos, metadata: None })
+        .map(|((t, p), pos)| CommittedOffset {
+            topic: t.clone(),
+            partition: *p,
+            offset: *pos,
+            metadata: None,
+        })
         .collect();
     if changed.is_empty() {
         return Ok(());
     }
     // The task makes what it was given durable before we commit past it.
     task.flush().await.map_err(|e| e.to_string())?;
-    kafka.client.commit_offsets(group, None, &changed).await.map_err(|e| e.to_string())?;
+    kafka
+        .client
+        .commit_offsets(group, None, &changed)
+        .await
+        .map_err(|e| e.to_string())?;
     for c in changed {
         committed.insert((c.topic, c.partition), c.offset);
     }
@@ -485,21 +694,42 @@ async fn commit_sink(
 
 type StageFailure = (Stage, String, ConnectError);
 
-fn convert_sink_record(settings: &ConnectorSettings, raw: &RawRecord) -> Result<ConnectRecord, StageFailure> {
+fn convert_sink_record(
+    settings: &ConnectorSettings,
+    raw: &RawRecord,
+) -> Result<ConnectRecord, StageFailure> {
     let key = settings
         .key_converter
         .to_connect(&raw.topic, raw.key.as_deref())
-        .map_err(|e| (Stage::KeyConverter, settings.key_converter_class.clone(), ConnectError::from(e)))?;
+        .map_err(|e| {
+            (
+                Stage::KeyConverter,
+                settings.key_converter_class.clone(),
+                ConnectError::from(e),
+            )
+        })?;
     let value = settings
         .value_converter
         .to_connect(&raw.topic, raw.value.as_deref())
-        .map_err(|e| (Stage::ValueConverter, settings.value_converter_class.clone(), ConnectError::from(e)))?;
+        .map_err(|e| {
+            (
+                Stage::ValueConverter,
+                settings.value_converter_class.clone(),
+                ConnectError::from(e),
+            )
+        })?;
     let mut headers = Headers::default();
     for (k, v) in &raw.headers {
         let sv = settings
             .header_converter
             .to_connect_header(&raw.topic, k, v.as_deref())
-            .map_err(|e| (Stage::HeaderConverter, settings.header_converter_class.clone(), ConnectError::from(e)))?;
+            .map_err(|e| {
+                (
+                    Stage::HeaderConverter,
+                    settings.header_converter_class.clone(),
+                    ConnectError::from(e),
+                )
+            })?;
         headers.add(k, sv);
     }
     Ok(ConnectRecord {
@@ -511,6 +741,8 @@ fn convert_sink_record(settings: &ConnectorSettings, raw: &RawRecord) -> Result<
         value: value.value,
         timestamp: Some(raw.timestamp),
         headers,
-        kind: RecordKind::Sink { kafka_offset: raw.offset },
+        kind: RecordKind::Sink {
+            kafka_offset: raw.offset,
+        },
     })
 }

@@ -47,6 +47,9 @@ impl TargetState {
     }
 }
 
+/// Called with `(connector, topic)` the first time a connector uses a topic.
+pub type ActiveTopicHook = Box<dyn Fn(&str, &str) + Send + Sync>;
+
 /// What the worker shares with its tasks.
 pub struct WorkerShared {
     pub config: WorkerConfig,
@@ -57,11 +60,16 @@ pub struct WorkerShared {
     /// connector → topics its tasks have produced to or consumed from (KIP-558).
     pub active_topics: Mutex<BTreeMap<String, BTreeSet<String>>>,
     /// Called when a new active topic is seen (distributed mode writes it to the status topic).
-    pub on_active_topic: Mutex<Option<Box<dyn Fn(&str, &str) + Send + Sync>>>,
+    pub on_active_topic: Mutex<Option<ActiveTopicHook>>,
 }
 
 impl WorkerShared {
-    pub fn new(config: WorkerConfig, kafka: Option<KafkaIo>, offsets: Arc<dyn OffsetStore>, status: Arc<StatusStore>) -> Self {
+    pub fn new(
+        config: WorkerConfig,
+        kafka: Option<KafkaIo>,
+        offsets: Arc<dyn OffsetStore>,
+        status: Arc<StatusStore>,
+    ) -> Self {
         WorkerShared {
             config,
             kafka,
@@ -79,7 +87,12 @@ impl WorkerShared {
         self.generation.store(g, Ordering::Relaxed);
     }
     pub fn record_active_topic(&self, connector: &str, topic: &str) {
-        let new = self.active_topics.lock().entry(connector.to_string()).or_default().insert(topic.to_string());
+        let new = self
+            .active_topics
+            .lock()
+            .entry(connector.to_string())
+            .or_default()
+            .insert(topic.to_string());
         if new {
             if let Some(f) = &*self.on_active_topic.lock() {
                 f(connector, topic);
@@ -87,7 +100,12 @@ impl WorkerShared {
         }
     }
     pub fn status_of(&self, state: State, trace: Option<String>) -> Status {
-        Status { state, trace, worker_id: self.config.worker_id.clone(), generation: self.generation() }
+        Status {
+            state,
+            trace,
+            worker_id: self.config.worker_id.clone(),
+            generation: self.generation(),
+        }
     }
 }
 
@@ -132,7 +150,11 @@ fn control_for(target: TargetState) -> Control {
 
 impl Worker {
     pub fn new(shared: Arc<WorkerShared>) -> Arc<Worker> {
-        Arc::new(Worker { shared, tasks: tokio::sync::Mutex::new(HashMap::new()), connectors: Mutex::new(HashMap::new()) })
+        Arc::new(Worker {
+            shared,
+            tasks: tokio::sync::Mutex::new(HashMap::new()),
+            connectors: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Makes the running connectors and tasks match the desired ones.
@@ -146,7 +168,9 @@ impl Worker {
             let prev = self.connectors.lock().insert(c.name.clone(), c.target);
             if prev != Some(c.target) {
                 let status = match ConnectorSettings::parse(&c.config, &self.shared.config) {
-                    Err(e) => self.shared.status_of(State::Failed, Some(ConnectError::new(e.message).trace())),
+                    Err(e) => self
+                        .shared
+                        .status_of(State::Failed, Some(ConnectError::new(e.message).trace())),
                     Ok(_) => self.shared.status_of(
                         match c.target {
                             TargetState::Started => State::Running,
@@ -156,16 +180,27 @@ impl Worker {
                         None,
                     ),
                 };
-                self.shared.status.put(StatusKey::Connector(c.name.clone()), status);
+                self.shared
+                    .status
+                    .put(StatusKey::Connector(c.name.clone()), status);
             }
         }
         let mut running = self.tasks.lock().await;
         // Stop tasks that are gone, stopped or reconfigured.
         let mut to_stop = Vec::new();
         for (id, rt) in running.iter() {
-            let keep = tasks.iter().find(|t| t.connector == id.0 && t.index == id.1).filter(|t| {
-                t.target != TargetState::Stopped && rt.spec == (t.connector_config.clone(), t.task_config.clone(), t.task_count)
-            });
+            let keep = tasks
+                .iter()
+                .find(|t| t.connector == id.0 && t.index == id.1)
+                .filter(|t| {
+                    t.target != TargetState::Stopped
+                        && rt.spec
+                            == (
+                                t.connector_config.clone(),
+                                t.task_config.clone(),
+                                t.task_count,
+                            )
+                });
             if keep.is_none() {
                 to_stop.push(id.clone());
             }
@@ -173,7 +208,9 @@ impl Worker {
         for id in to_stop {
             if let Some(rt) = running.remove(&id) {
                 self.stop_one(id.clone(), rt).await;
-                let still_desired = tasks.iter().any(|t| t.connector == id.0 && t.index == id.1 && t.target != TargetState::Stopped);
+                let still_desired = tasks.iter().any(|t| {
+                    t.connector == id.0 && t.index == id.1 && t.target != TargetState::Stopped
+                });
                 if !still_desired {
                     self.shared.status.remove_task(&id.0, id.1);
                 }
@@ -216,14 +253,25 @@ impl Worker {
         };
         tracing::info!(connector = %t.connector, task = t.index, "starting task");
         let handle = tokio::spawn(run_task(self.shared.clone(), spec, rx));
-        RunningTask { control: tx, handle, spec: (t.connector_config.clone(), t.task_config.clone(), t.task_count) }
+        RunningTask {
+            control: tx,
+            handle,
+            spec: (
+                t.connector_config.clone(),
+                t.task_config.clone(),
+                t.task_count,
+            ),
+        }
     }
 
     async fn stop_one(&self, id: (String, usize), rt: RunningTask) {
         tracing::info!(connector = %id.0, task = id.1, "stopping task");
         let _ = rt.control.send(Control::Stop);
         let abort = rt.handle.abort_handle();
-        if tokio::time::timeout(self.shared.config.task_shutdown_timeout, rt.handle).await.is_err() {
+        if tokio::time::timeout(self.shared.config.task_shutdown_timeout, rt.handle)
+            .await
+            .is_err()
+        {
             tracing::error!(connector = %id.0, task = id.1, "task did not stop within task.shutdown.graceful.timeout.ms; cancelling it");
             abort.abort();
         }
@@ -233,15 +281,27 @@ impl Worker {
     pub async fn restart_task(&self, connector: &str, index: usize) -> bool {
         let mut running = self.tasks.lock().await;
         let id = (connector.to_string(), index);
-        let Some(rt) = running.remove(&id) else { return false };
+        let Some(rt) = running.remove(&id) else {
+            return false;
+        };
         let (cc, tc, count) = rt.spec.clone();
         let target = match *rt.control.borrow() {
             Control::Pause => TargetState::Paused,
             _ => TargetState::Started,
         };
-        self.shared.status.put(StatusKey::Task(id.0.clone(), id.1), self.shared.status_of(State::Restarting, None));
+        self.shared.status.put(
+            StatusKey::Task(id.0.clone(), id.1),
+            self.shared.status_of(State::Restarting, None),
+        );
         self.stop_one(id.clone(), rt).await;
-        let t = DesiredTask { connector: id.0.clone(), index, task_count: count, connector_config: cc, task_config: tc, target };
+        let t = DesiredTask {
+            connector: id.0.clone(),
+            index,
+            task_count: count,
+            connector_config: cc,
+            task_config: tc,
+            target,
+        };
         let rt = self.spawn(&t);
         running.insert(id, rt);
         true
@@ -251,9 +311,14 @@ impl Worker {
     pub fn restart_connector(&self, name: &str, config: &Props) -> bool {
         let target = self.connectors.lock().get(name).copied();
         let Some(target) = target else { return false };
-        self.shared.status.put(StatusKey::Connector(name.to_string()), self.shared.status_of(State::Restarting, None));
+        self.shared.status.put(
+            StatusKey::Connector(name.to_string()),
+            self.shared.status_of(State::Restarting, None),
+        );
         let status = match ConnectorSettings::parse(config, &self.shared.config) {
-            Err(e) => self.shared.status_of(State::Failed, Some(ConnectError::new(e.message).trace())),
+            Err(e) => self
+                .shared
+                .status_of(State::Failed, Some(ConnectError::new(e.message).trace())),
             Ok(_) => self.shared.status_of(
                 match target {
                     TargetState::Started => State::Running,
@@ -263,7 +328,9 @@ impl Worker {
                 None,
             ),
         };
-        self.shared.status.put(StatusKey::Connector(name.to_string()), status);
+        self.shared
+            .status
+            .put(StatusKey::Connector(name.to_string()), status);
         true
     }
 
@@ -272,7 +339,10 @@ impl Worker {
     }
 
     pub async fn runs_task(&self, connector: &str, index: usize) -> bool {
-        self.tasks.lock().await.contains_key(&(connector.to_string(), index))
+        self.tasks
+            .lock()
+            .await
+            .contains_key(&(connector.to_string(), index))
     }
 
     pub async fn running_tasks(&self) -> Vec<(String, usize)> {
@@ -288,7 +358,13 @@ impl Worker {
         }
         for (id, rt) in all {
             let abort = rt.handle.abort_handle();
-            if tokio::time::timeout(self.shared.config.task_shutdown_timeout + Duration::from_secs(1), rt.handle).await.is_err() {
+            if tokio::time::timeout(
+                self.shared.config.task_shutdown_timeout + Duration::from_secs(1),
+                rt.handle,
+            )
+            .await
+            .is_err()
+            {
                 tracing::error!(connector = %id.0, task = id.1, "task did not stop in time; cancelling it");
                 abort.abort();
             }

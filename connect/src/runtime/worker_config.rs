@@ -53,7 +53,8 @@ pub fn parse_properties(text: &str) -> Props {
     let mut lines = text.lines().peekable();
     while let Some(raw) = lines.next() {
         let line = raw.trim_start();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
             continue;
         }
         // An odd number of trailing backslashes continues the line.
@@ -130,9 +131,13 @@ fn unescape(c: char) -> char {
 pub fn read_connector_file(path: &str) -> Result<Props, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     if path.ends_with(".json") || text.trim_start().starts_with('{') {
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: invalid JSON: {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{path}: invalid JSON: {e}"))?;
         let (name, cfg) = match v.get("config") {
-            Some(c) => (v.get("name").and_then(|n| n.as_str()).map(str::to_string), c.clone()),
+            Some(c) => (
+                v.get("name").and_then(|n| n.as_str()).map(str::to_string),
+                c.clone(),
+            ),
             None => (None, v.clone()),
         };
         let mut props = json_to_props(&cfg).map_err(|e| format!("{path}: {e}"))?;
@@ -157,7 +162,11 @@ pub fn json_to_props(v: &serde_json::Value) -> Result<Props, String> {
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Null => continue,
-            other => return Err(format!("config value for '{k}' must be a string, not {other}")),
+            other => {
+                return Err(format!(
+                    "config value for '{k}' must be a string, not {other}"
+                ))
+            }
         };
         props.insert(k.clone(), s);
     }
@@ -171,7 +180,12 @@ fn ms(props: &Props, key: &str, default: u64) -> Result<Duration, ConfigError> {
             .trim()
             .parse::<u64>()
             .map(Duration::from_millis)
-            .map_err(|_| ConfigError::for_key(key, crate::config::invalid(v, key, "Not a number of type LONG"))),
+            .map_err(|_| {
+                ConfigError::for_key(
+                    key,
+                    crate::config::invalid(v, key, "Not a number of type LONG"),
+                )
+            }),
     }
 }
 
@@ -199,7 +213,10 @@ impl WorkerConfig {
             .unwrap_or_else(|| "http://0.0.0.0:8083".into());
         let without_scheme = listener.split_once("://").map(|(s, rest)| {
             if s.eq_ignore_ascii_case("https") {
-                Err(ConfigError::for_key("listeners", "https listeners are not supported by tributary-connect"))
+                Err(ConfigError::for_key(
+                    "listeners",
+                    "https listeners are not supported by tributary-connect",
+                ))
             } else {
                 Ok(rest.to_string())
             }
@@ -209,11 +226,17 @@ impl WorkerConfig {
             None => listener.clone(),
         };
         let hostport = hostport.trim_end_matches('/').to_string();
-        let (host, port) = hostport
-            .rsplit_once(':')
-            .ok_or_else(|| ConfigError::for_key("listeners", format!("Invalid listener: {listener}")))?;
-        let port: u16 = port.parse().map_err(|_| ConfigError::for_key("listeners", format!("Invalid listener port: {listener}")))?;
-        let host = if host.is_empty() { "0.0.0.0".to_string() } else { host.to_string() };
+        let (host, port) = hostport.rsplit_once(':').ok_or_else(|| {
+            ConfigError::for_key("listeners", format!("Invalid listener: {listener}"))
+        })?;
+        let port: u16 = port.parse().map_err(|_| {
+            ConfigError::for_key("listeners", format!("Invalid listener port: {listener}"))
+        })?;
+        let host = if host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            host.to_string()
+        };
         let adv_host = get("rest.advertised.host.name").unwrap_or_else(|| {
             if host == "0.0.0.0" || host == "::" {
                 "127.0.0.1".into()
@@ -224,7 +247,10 @@ impl WorkerConfig {
         let adv_port: u16 = num(&props, "rest.advertised.port", port)?;
         let mode_needs = |k: &str| -> Result<String, ConfigError> {
             get(k).ok_or_else(|| {
-                ConfigError::for_key(k, format!("Missing required configuration \"{k}\" which has no default value."))
+                ConfigError::for_key(
+                    k,
+                    format!("Missing required configuration \"{k}\" which has no default value."),
+                )
             })
         };
         let (group_id, config_topic, offset_topic, status_topic) = match mode {
@@ -282,7 +308,11 @@ impl WorkerConfig {
             _ => "org.apache.kafka.connect.json.JsonConverter",
         };
         let key = format!("{which}.converter");
-        let class = self.props.get(&key).map(|s| s.trim().to_string()).unwrap_or_else(|| default.to_string());
+        let class = self
+            .props
+            .get(&key)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| default.to_string());
         (class, with_prefix(&self.props, &format!("{key}.")))
     }
 }

@@ -12,15 +12,25 @@ pub struct DropHeadersConfig {
 
 impl DropHeadersConfig {
     pub fn config_def() -> ConfigDef {
-        ConfigDef::new().define("headers", ConfigType::List, no_default(), Some(Validator::NonEmptyList), Importance::High,
-            "The name of the headers to be removed.")
+        ConfigDef::new().define(
+            "headers",
+            ConfigType::List,
+            no_default(),
+            Some(Validator::NonEmptyList),
+            Importance::High,
+            "The name of the headers to be removed.",
+        )
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(DropHeadersConfig { headers: p.list("headers") })
+        Ok(DropHeadersConfig {
+            headers: p.list("headers"),
+        })
     }
     pub fn build(self) -> DropHeaders {
-        DropHeaders { headers: self.headers }
+        DropHeaders {
+            headers: self.headers,
+        }
     }
 }
 
@@ -30,7 +40,14 @@ pub struct DropHeaders {
 
 impl Transformation for DropHeaders {
     fn apply(&self, mut record: ConnectRecord) -> TransformResult {
-        record.headers = Headers(record.headers.0.into_iter().filter(|h| !self.headers.contains(&h.key)).collect());
+        record.headers = Headers(
+            record
+                .headers
+                .0
+                .into_iter()
+                .filter(|h| !self.headers.contains(&h.key))
+                .collect(),
+        );
         Ok(Some(record))
     }
 }

@@ -2,7 +2,10 @@
 //! fields; `field.syntax.version=V2` allows dotted paths into nested fields
 //! (with backticks around names that contain dots).
 
-use crate::config::{default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props,
+    Validator,
+};
 use crate::data::{DataError, Field, Schema, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -19,7 +22,9 @@ pub struct FieldPath {
 impl FieldPath {
     pub fn parse(path: &str, v2: bool) -> Result<FieldPath, ConfigError> {
         if !v2 {
-            return Ok(FieldPath { steps: vec![path.to_string()] });
+            return Ok(FieldPath {
+                steps: vec![path.to_string()],
+            });
         }
         let chars: Vec<char> = path.chars().collect();
         let mut steps = Vec::new();
@@ -126,13 +131,17 @@ impl FieldPath {
     pub fn value_from_map(&self, map: &[(Value, Value)]) -> Result<Value, DataError> {
         let mut current: Vec<(Value, Value)> = map.to_vec();
         for step in self.init() {
-            let next = Value::map_get(&current, step).cloned().unwrap_or(Value::Null);
+            let next = Value::map_get(&current, step)
+                .cloned()
+                .unwrap_or(Value::Null);
             match require_map_or_null(&next, "nested field access")? {
                 Some(m) => current = m.clone(),
                 None => return Ok(Value::Null),
             }
         }
-        Ok(Value::map_get(&current, self.last()).cloned().unwrap_or(Value::Null))
+        Ok(Value::map_get(&current, self.last())
+            .cloned()
+            .unwrap_or(Value::Null))
     }
 }
 
@@ -142,7 +151,8 @@ pub fn field_syntax_def(def: ConfigDef) -> ConfigDef {
 }
 
 pub fn is_v2(p: &crate::config::Parsed) -> bool {
-    p.string("field.syntax.version").is_some_and(|v| v.eq_ignore_ascii_case("V2"))
+    p.string("field.syntax.version")
+        .is_some_and(|v| v.eq_ignore_ascii_case("V2"))
 }
 
 #[derive(Clone, Debug)]
@@ -165,10 +175,17 @@ impl ExtractFieldConfig {
         let p = Self::config_def().parse(props)?;
         let original = p.string("field").unwrap_or_default();
         let path = FieldPath::parse(&original, is_v2(&p))?;
-        Ok(ExtractFieldConfig { original, path, replace_null_with_default: p.bool("replace.null.with.default") })
+        Ok(ExtractFieldConfig {
+            original,
+            path,
+            replace_null_with_default: p.bool("replace.null.with.default"),
+        })
     }
     pub fn build(self, target: Target) -> ExtractField {
-        ExtractField { target, config: self }
+        ExtractField {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -190,14 +207,15 @@ impl Transformation for ExtractField {
             }
             Some(schema) => {
                 let st = require_struct_or_null(&value, PURPOSE)?;
-                let field = self
-                    .config
-                    .path
-                    .field_from(&schema)
-                    .ok_or_else(|| DataError::new(format!("Unknown field: {}", self.config.original)))?;
+                let field = self.config.path.field_from(&schema).ok_or_else(|| {
+                    DataError::new(format!("Unknown field: {}", self.config.original))
+                })?;
                 let v = match st {
                     None => Value::Null,
-                    Some(st) => self.config.path.value_from_struct(st, self.config.replace_null_with_default)?,
+                    Some(st) => self
+                        .config
+                        .path
+                        .value_from_struct(st, self.config.replace_null_with_default)?,
                 };
                 Ok(Some(self.target.set(record, Some(field.schema), v)))
             }
@@ -212,7 +230,10 @@ mod tests {
     #[test]
     fn v2_paths() {
         assert_eq!(FieldPath::parse("a.b", true).unwrap().steps, vec!["a", "b"]);
-        assert_eq!(FieldPath::parse("`a.b`.c", true).unwrap().steps, vec!["a.b", "c"]);
+        assert_eq!(
+            FieldPath::parse("`a.b`.c", true).unwrap().steps,
+            vec!["a.b", "c"]
+        );
         assert_eq!(FieldPath::parse("a.b", false).unwrap().steps, vec!["a.b"]);
         assert!(FieldPath::parse("`a.b", true).is_err());
     }

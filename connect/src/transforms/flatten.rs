@@ -3,7 +3,10 @@
 //! carry down to the flattened fields.
 
 use crate::config::{default_str, ConfigDef, ConfigError, ConfigType, Importance, Props};
-use crate::data::{copy_schema_basics, copy_schema_basics_of, DataError, Schema, SchemaBuilder, Struct, Type, Value};
+use crate::data::{
+    copy_schema_basics, copy_schema_basics_of, DataError, Schema, SchemaBuilder, Struct, Type,
+    Value,
+};
 use crate::record::ConnectRecord;
 
 use super::{require_map, require_struct_or_null, Target, TransformResult, Transformation};
@@ -22,10 +25,15 @@ impl FlattenConfig {
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(FlattenConfig { delimiter: p.string("delimiter").unwrap_or_default() })
+        Ok(FlattenConfig {
+            delimiter: p.string("delimiter").unwrap_or_default(),
+        })
     }
     pub fn build(self, target: Target) -> Flatten {
-        Flatten { target, delimiter: self.delimiter }
+        Flatten {
+            target,
+            delimiter: self.delimiter,
+        }
     }
 }
 
@@ -43,7 +51,12 @@ impl Flatten {
         }
     }
 
-    fn flatten_map(&self, map: &[(Value, Value)], prefix: &str, out: &mut Vec<(Value, Value)>) -> Result<(), DataError> {
+    fn flatten_map(
+        &self,
+        map: &[(Value, Value)],
+        prefix: &str,
+        out: &mut Vec<(Value, Value)>,
+    ) -> Result<(), DataError> {
         for (k, v) in map {
             let key = match k {
                 Value::String(s) => s.clone(),
@@ -77,7 +90,14 @@ impl Flatten {
         Ok(())
     }
 
-    fn build_schema(&self, schema: &Schema, prefix: &str, mut b: SchemaBuilder, optional: bool, parent_default: Option<&Struct>) -> Result<SchemaBuilder, DataError> {
+    fn build_schema(
+        &self,
+        schema: &Schema,
+        prefix: &str,
+        mut b: SchemaBuilder,
+        optional: bool,
+        parent_default: Option<&Struct>,
+    ) -> Result<SchemaBuilder, DataError> {
         for f in schema.fields() {
             let name = self.name(prefix, &f.name);
             let field_optional = optional || f.schema.is_optional();
@@ -116,7 +136,12 @@ impl Flatten {
         Ok(b)
     }
 
-    fn flatten_struct(&self, st: Option<&Struct>, prefix: &str, out: &mut Struct) -> Result<(), DataError> {
+    fn flatten_struct(
+        &self,
+        st: Option<&Struct>,
+        prefix: &str,
+        out: &mut Struct,
+    ) -> Result<(), DataError> {
         let Some(st) = st else { return Ok(()) };
         for f in st.schema().fields() {
             let name = self.name(prefix, &f.name);
@@ -161,10 +186,16 @@ impl Transformation for Flatten {
                     _ => None,
                 };
                 let b = copy_schema_basics(&schema, SchemaBuilder::struct_());
-                let updated = self.build_schema(&schema, "", b, schema.is_optional(), default.as_ref())?.build();
+                let updated = self
+                    .build_schema(&schema, "", b, schema.is_optional(), default.as_ref())?
+                    .build();
                 let mut out = Struct::new(&updated);
                 self.flatten_struct(st, "", &mut out)?;
-                Ok(Some(self.target.set(record, Some(updated), Value::Struct(out))))
+                Ok(Some(self.target.set(
+                    record,
+                    Some(updated),
+                    Value::Struct(out),
+                )))
             }
         }
     }

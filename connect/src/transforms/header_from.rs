@@ -1,6 +1,8 @@
 //! `HeaderFrom$Key` / `$Value`: copies or moves fields into headers.
 
-use crate::config::{default_bool, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_bool, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator,
+};
 use crate::data::{copy_schema_basics, DataError, SchemaAndValue, SchemaBuilder, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -37,13 +39,27 @@ impl HeaderFromConfig {
         let fields = p.list("fields");
         let headers = p.list("headers");
         if fields.len() != headers.len() {
-            return Err(ConfigError::new("'fields' config must have the same number of elements as 'headers' config."));
+            return Err(ConfigError::new(
+                "'fields' config must have the same number of elements as 'headers' config.",
+            ));
         }
-        let operation = if p.string("operation").as_deref() == Some("move") { Operation::Move } else { Operation::Copy };
-        Ok(HeaderFromConfig { fields, headers, operation, replace_null_with_default: p.bool("replace.null.with.default") })
+        let operation = if p.string("operation").as_deref() == Some("move") {
+            Operation::Move
+        } else {
+            Operation::Copy
+        };
+        Ok(HeaderFromConfig {
+            fields,
+            headers,
+            operation,
+            replace_null_with_default: p.bool("replace.null.with.default"),
+        })
     }
     pub fn build(self, target: Target) -> HeaderFrom {
-        HeaderFrom { target, config: self }
+        HeaderFrom {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -89,7 +105,13 @@ impl Transformation for HeaderFrom {
                         let ns = b.build();
                         let mut out = Struct::new(&ns);
                         for f in ns.fields() {
-                            out.put(&f.name, st.get_maybe_default(&f.name, self.config.replace_null_with_default)?)?;
+                            out.put(
+                                &f.name,
+                                st.get_maybe_default(
+                                    &f.name,
+                                    self.config.replace_null_with_default,
+                                )?,
+                            )?;
                         }
                         (ns, Value::Struct(out))
                     }
@@ -97,7 +119,10 @@ impl Transformation for HeaderFrom {
                 };
                 for (field, header) in self.config.fields.iter().zip(&self.config.headers) {
                     let f = schema.field(field).ok_or_else(|| {
-                        DataError::new(format!("Field {field} does not exist in the schema of the record ({})", schema.java_string()))
+                        DataError::new(format!(
+                            "Field {field} does not exist in the schema of the record ({})",
+                            schema.java_string()
+                        ))
                     })?;
                     let fv = st.get_maybe_default(field, self.config.replace_null_with_default)?;
                     headers.add(header, SchemaAndValue::new(Some(f.schema.clone()), fv));

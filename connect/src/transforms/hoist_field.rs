@@ -13,15 +13,26 @@ pub struct HoistFieldConfig {
 
 impl HoistFieldConfig {
     pub fn config_def() -> ConfigDef {
-        ConfigDef::new().define("field", ConfigType::String, no_default(), None, Importance::Medium,
-            "Field name for the single field that will be created in the resulting Struct or Map.")
+        ConfigDef::new().define(
+            "field",
+            ConfigType::String,
+            no_default(),
+            None,
+            Importance::Medium,
+            "Field name for the single field that will be created in the resulting Struct or Map.",
+        )
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(HoistFieldConfig { field: p.string("field").unwrap_or_default() })
+        Ok(HoistFieldConfig {
+            field: p.string("field").unwrap_or_default(),
+        })
     }
     pub fn build(self, target: Target) -> HoistField {
-        HoistField { target, field: self.field }
+        HoistField {
+            target,
+            field: self.field,
+        }
     }
 }
 

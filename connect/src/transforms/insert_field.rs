@@ -2,11 +2,15 @@
 //! (sink records), timestamp and/or a static string as fields. A name ending
 //! in `!` makes the field required, `?` (the default) optional.
 
-use crate::config::{default_bool, default_null, ConfigDef, ConfigError, ConfigType, Importance, Props};
+use crate::config::{
+    default_bool, default_null, ConfigDef, ConfigError, ConfigType, Importance, Props,
+};
 use crate::data::{copy_schema_basics, logical, Schema, SchemaBuilder, Struct, Type, Value};
 use crate::record::ConnectRecord;
 
-use super::{require_map, require_sink_offset, require_struct, Target, TransformResult, Transformation};
+use super::{
+    require_map, require_sink_offset, require_struct, Target, TransformResult, Transformation,
+};
 
 const PURPOSE: &str = "field insertion";
 
@@ -20,12 +24,21 @@ impl InsertionSpec {
     fn parse(spec: Option<String>) -> Option<InsertionSpec> {
         let spec = spec?;
         if let Some(n) = spec.strip_suffix('?') {
-            return Some(InsertionSpec { name: n.to_string(), optional: true });
+            return Some(InsertionSpec {
+                name: n.to_string(),
+                optional: true,
+            });
         }
         if let Some(n) = spec.strip_suffix('!') {
-            return Some(InsertionSpec { name: n.to_string(), optional: false });
+            return Some(InsertionSpec {
+                name: n.to_string(),
+                optional: false,
+            });
         }
-        Some(InsertionSpec { name: spec, optional: true })
+        Some(InsertionSpec {
+            name: spec,
+            optional: true,
+        })
     }
 }
 
@@ -43,7 +56,14 @@ pub struct InsertFieldConfig {
 impl InsertFieldConfig {
     pub fn config_def() -> ConfigDef {
         let d = |def: ConfigDef, name: &'static str, doc: &'static str| {
-            def.define(name, ConfigType::String, default_null(), None, Importance::Medium, doc)
+            def.define(
+                name,
+                ConfigType::String,
+                default_null(),
+                None,
+                Importance::Medium,
+                doc,
+            )
         };
         let mut def = ConfigDef::new();
         def = d(def, "topic.field", "Field name for Kafka topic. Suffix with ! to make this a required field, or ? to keep it optional (the default).");
@@ -51,7 +71,11 @@ impl InsertFieldConfig {
         def = d(def, "offset.field", "Field name for Kafka offset - only applicable to sink connectors. Suffix with ! to make this a required field, or ? to keep it optional (the default).");
         def = d(def, "timestamp.field", "Field name for record timestamp. Suffix with ! to make this a required field, or ? to keep it optional (the default).");
         def = d(def, "static.field", "Field name for static data field. Suffix with ! to make this a required field, or ? to keep it optional (the default).");
-        def = d(def, "static.value", "Static field value, if field name configured.");
+        def = d(
+            def,
+            "static.value",
+            "Static field value, if field name configured.",
+        );
         def.define("replace.null.with.default", ConfigType::Boolean, default_bool(true), None, Importance::Medium,
             "Whether to replace fields that have a default value and that are null to the default value.")
     }
@@ -66,7 +90,12 @@ impl InsertFieldConfig {
             static_value: p.string("static.value"),
             replace_null_with_default: p.bool("replace.null.with.default"),
         };
-        if c.topic.is_none() && c.partition.is_none() && c.offset.is_none() && c.timestamp.is_none() && c.static_field.is_none() {
+        if c.topic.is_none()
+            && c.partition.is_none()
+            && c.offset.is_none()
+            && c.timestamp.is_none()
+            && c.static_field.is_none()
+        {
             return Err(ConfigError::new("No field insertion configured"));
         }
         if let (Some(f), None) = (&c.static_field, &c.static_value) {
@@ -78,7 +107,10 @@ impl InsertFieldConfig {
         Ok(c)
     }
     pub fn build(self, target: Target) -> InsertField {
-        InsertField { target, config: self }
+        InsertField {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -94,7 +126,13 @@ impl InsertField {
         for f in schema.fields() {
             b = b.field(&f.name, f.schema.clone())?;
         }
-        let prim = |spec: &InsertionSpec, ty: Type| if spec.optional { Schema::optional_of(ty) } else { Schema::of(ty) };
+        let prim = |spec: &InsertionSpec, ty: Type| {
+            if spec.optional {
+                Schema::optional_of(ty)
+            } else {
+                Schema::of(ty)
+            }
+        };
         if let Some(s) = &c.topic {
             b = b.field(&s.name, prim(s, Type::String))?;
         }
@@ -105,7 +143,11 @@ impl InsertField {
             b = b.field(&s.name, prim(s, Type::Int64))?;
         }
         if let Some(s) = &c.timestamp {
-            let ts = if s.optional { logical::timestamp_builder().optional().build() } else { logical::timestamp_schema() };
+            let ts = if s.optional {
+                logical::timestamp_builder().optional().build()
+            } else {
+                logical::timestamp_schema()
+            };
             b = b.field(&s.name, ts)?;
         }
         if let Some(s) = &c.static_field {
@@ -126,13 +168,21 @@ impl Transformation for InsertField {
             None => {
                 let mut m = require_map(&value, PURPOSE)?.clone();
                 if let Some(s) = &c.topic {
-                    Value::map_put(&mut m, Value::str(s.name.clone()), Value::str(record.topic.clone()));
+                    Value::map_put(
+                        &mut m,
+                        Value::str(s.name.clone()),
+                        Value::str(record.topic.clone()),
+                    );
                 }
                 if let (Some(s), Some(p)) = (&c.partition, record.kafka_partition) {
                     Value::map_put(&mut m, Value::str(s.name.clone()), Value::Int32(p));
                 }
                 if let Some(s) = &c.offset {
-                    Value::map_put(&mut m, Value::str(s.name.clone()), Value::Int64(require_sink_offset(&record, PURPOSE)?));
+                    Value::map_put(
+                        &mut m,
+                        Value::str(s.name.clone()),
+                        Value::Int64(require_sink_offset(&record, PURPOSE)?),
+                    );
                 }
                 if let (Some(s), Some(ts)) = (&c.timestamp, record.timestamp) {
                     Value::map_put(&mut m, Value::str(s.name.clone()), Value::Int64(ts));
@@ -147,7 +197,10 @@ impl Transformation for InsertField {
                 let ns = self.updated_schema(st.schema())?;
                 let mut out = Struct::new(&ns);
                 for f in st.schema().fields() {
-                    out.put(&f.name, st.get_maybe_default(&f.name, c.replace_null_with_default)?)?;
+                    out.put(
+                        &f.name,
+                        st.get_maybe_default(&f.name, c.replace_null_with_default)?,
+                    )?;
                 }
                 if let Some(s) = &c.topic {
                     out.put(&s.name, Value::str(record.topic.clone()))?;
@@ -156,7 +209,10 @@ impl Transformation for InsertField {
                     out.put(&s.name, Value::Int32(p))?;
                 }
                 if let Some(s) = &c.offset {
-                    out.put(&s.name, Value::Int64(require_sink_offset(&record, PURPOSE)?))?;
+                    out.put(
+                        &s.name,
+                        Value::Int64(require_sink_offset(&record, PURPOSE)?),
+                    )?;
                 }
                 if let (Some(s), Some(ts)) = (&c.timestamp, record.timestamp) {
                     out.put(&s.name, Value::Date(ts))?;

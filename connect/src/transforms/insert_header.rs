@@ -16,17 +16,36 @@ pub struct InsertHeaderConfig {
 impl InsertHeaderConfig {
     pub fn config_def() -> ConfigDef {
         ConfigDef::new()
-            .define("header", ConfigType::String, no_default(), Some(Validator::NonNull), Importance::High, "The name of the header.")
-            .define("value.literal", ConfigType::String, no_default(), Some(Validator::NonNull), Importance::High,
-                "The literal value that is to be set as the header value on all records.")
+            .define(
+                "header",
+                ConfigType::String,
+                no_default(),
+                Some(Validator::NonNull),
+                Importance::High,
+                "The name of the header.",
+            )
+            .define(
+                "value.literal",
+                ConfigType::String,
+                no_default(),
+                Some(Validator::NonNull),
+                Importance::High,
+                "The literal value that is to be set as the header value on all records.",
+            )
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(InsertHeaderConfig { header: p.string("header").unwrap_or_default(), literal: p.string("value.literal").unwrap_or_default() })
+        Ok(InsertHeaderConfig {
+            header: p.string("header").unwrap_or_default(),
+            literal: p.string("value.literal").unwrap_or_default(),
+        })
     }
     pub fn build(self) -> InsertHeader {
         let value = values::parse_string(&self.literal);
-        InsertHeader { header: self.header, value }
+        InsertHeader {
+            header: self.header,
+            value,
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 //! type (0, false, "", empty list/map, epoch) or with `replacement` converted
 //! to the field's type.
 
-use crate::config::{default_bool, default_null, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_bool, default_null, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props,
+    Validator,
+};
 use crate::data::{values, BigDecimal, DataError, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -28,10 +31,17 @@ impl MaskFieldConfig {
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(MaskFieldConfig { fields: p.list("fields"), replacement: p.string("replacement"), replace_null_with_default: p.bool("replace.null.with.default") })
+        Ok(MaskFieldConfig {
+            fields: p.list("fields"),
+            replacement: p.string("replacement"),
+            replace_null_with_default: p.bool("replace.null.with.default"),
+        })
     }
     pub fn build(self, target: Target) -> MaskField {
-        MaskField { target, config: self }
+        MaskField {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -59,18 +69,37 @@ impl MaskField {
                 Value::String(_) => Value::str(""),
                 Value::Array(_) => Value::Array(vec![]),
                 Value::Map(_) => Value::Map(vec![]),
-                other => return Err(DataError::new(format!("Cannot mask value of type: {}", other.java_class()))),
+                other => {
+                    return Err(DataError::new(format!(
+                        "Cannot mask value of type: {}",
+                        other.java_class()
+                    )))
+                }
             }),
             Some(r) => {
                 let sv = Value::str(r.clone());
-                let num_err = || DataError::new(format!("Unable to convert {r} (class java.lang.String) to a number"));
+                let num_err = || {
+                    DataError::new(format!(
+                        "Unable to convert {r} (class java.lang.String) to a number"
+                    ))
+                };
                 Ok(match v {
-                    Value::Int8(_) => Value::Int8(values::as_long(&sv).map_err(|_| num_err())? as i8),
-                    Value::Int16(_) => Value::Int16(values::as_long(&sv).map_err(|_| num_err())? as i16),
-                    Value::Int32(_) => Value::Int32(values::as_long(&sv).map_err(|_| num_err())? as i32),
+                    Value::Int8(_) => {
+                        Value::Int8(values::as_long(&sv).map_err(|_| num_err())? as i8)
+                    }
+                    Value::Int16(_) => {
+                        Value::Int16(values::as_long(&sv).map_err(|_| num_err())? as i16)
+                    }
+                    Value::Int32(_) => {
+                        Value::Int32(values::as_long(&sv).map_err(|_| num_err())? as i32)
+                    }
                     Value::Int64(_) => Value::Int64(values::as_long(&sv).map_err(|_| num_err())?),
-                    Value::Float32(_) => Value::Float32(values::as_double(&sv).map_err(|_| num_err())? as f32),
-                    Value::Float64(_) => Value::Float64(values::as_double(&sv).map_err(|_| num_err())?),
+                    Value::Float32(_) => {
+                        Value::Float32(values::as_double(&sv).map_err(|_| num_err())? as f32)
+                    }
+                    Value::Float64(_) => {
+                        Value::Float64(values::as_double(&sv).map_err(|_| num_err())?)
+                    }
                     Value::String(_) => sv.clone(),
                     Value::Decimal(_) => Value::Decimal(BigDecimal::parse(r).ok_or_else(num_err)?),
                     other => {
@@ -102,11 +131,20 @@ impl Transformation for MaskField {
                 let st = require_struct(&value, PURPOSE)?;
                 let mut out = Struct::new(st.schema());
                 for f in st.schema().fields() {
-                    let orig = st.get_maybe_default(&f.name, self.config.replace_null_with_default)?;
-                    let nv = if self.config.fields.contains(&f.name) { self.masked(&orig)? } else { orig };
+                    let orig =
+                        st.get_maybe_default(&f.name, self.config.replace_null_with_default)?;
+                    let nv = if self.config.fields.contains(&f.name) {
+                        self.masked(&orig)?
+                    } else {
+                        orig
+                    };
                     out.put(&f.name, nv)?;
                 }
-                Ok(Some(self.target.set(record, Some(schema), Value::Struct(out))))
+                Ok(Some(self.target.set(
+                    record,
+                    Some(schema),
+                    Value::Struct(out),
+                )))
             }
         }
     }

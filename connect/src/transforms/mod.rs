@@ -76,7 +76,10 @@ impl Target {
 
 // --- util/Requirements ------------------------------------------------------
 
-pub fn require_map<'a>(value: &'a Value, purpose: &str) -> Result<&'a Vec<(Value, Value)>, DataError> {
+pub fn require_map<'a>(
+    value: &'a Value,
+    purpose: &str,
+) -> Result<&'a Vec<(Value, Value)>, DataError> {
     match value {
         Value::Map(m) => Ok(m),
         other => Err(DataError::new(format!(
@@ -86,7 +89,10 @@ pub fn require_map<'a>(value: &'a Value, purpose: &str) -> Result<&'a Vec<(Value
     }
 }
 
-pub fn require_map_or_null<'a>(value: &'a Value, purpose: &str) -> Result<Option<&'a Vec<(Value, Value)>>, DataError> {
+pub fn require_map_or_null<'a>(
+    value: &'a Value,
+    purpose: &str,
+) -> Result<Option<&'a Vec<(Value, Value)>>, DataError> {
     if value.is_null() {
         return Ok(None);
     }
@@ -103,14 +109,20 @@ pub fn require_struct<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct,
     }
 }
 
-pub fn require_struct_or_null<'a>(value: &'a Value, purpose: &str) -> Result<Option<&'a Struct>, DataError> {
+pub fn require_struct_or_null<'a>(
+    value: &'a Value,
+    purpose: &str,
+) -> Result<Option<&'a Struct>, DataError> {
     if value.is_null() {
         return Ok(None);
     }
     require_struct(value, purpose).map(Some)
 }
 
-pub fn require_schema<'a>(schema: Option<&'a Schema>, purpose: &str) -> Result<&'a Schema, DataError> {
+pub fn require_schema<'a>(
+    schema: Option<&'a Schema>,
+    purpose: &str,
+) -> Result<&'a Schema, DataError> {
     schema.ok_or_else(|| DataError::new(format!("Schema required for [{purpose}]")))
 }
 
@@ -148,8 +160,13 @@ pub struct JavaRegex {
 impl JavaRegex {
     pub fn new(pattern: &str) -> Result<JavaRegex, String> {
         let find = fancy_regex::Regex::new(pattern).map_err(|e| e.to_string())?;
-        let whole = fancy_regex::Regex::new(&format!("^(?:{pattern})\\z")).map_err(|e| e.to_string())?;
-        Ok(JavaRegex { source: pattern.to_string(), find, whole })
+        let whole =
+            fancy_regex::Regex::new(&format!("^(?:{pattern})\\z")).map_err(|e| e.to_string())?;
+        Ok(JavaRegex {
+            source: pattern.to_string(),
+            find,
+            whole,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -186,9 +203,14 @@ impl JavaRegex {
                 i += 1;
                 match chars.get(i) {
                     Some('{') => {
-                        let end = chars[i..].iter().position(|c| *c == '}').ok_or("named capturing group is missing trailing '}'")?;
+                        let end = chars[i..]
+                            .iter()
+                            .position(|c| *c == '}')
+                            .ok_or("named capturing group is missing trailing '}'")?;
                         let name: String = chars[i + 1..i + end].iter().collect();
-                        let g = caps.name(&name).ok_or_else(|| format!("No group with name {{{name}}}"))?;
+                        let g = caps
+                            .name(&name)
+                            .ok_or_else(|| format!("No group with name {{{name}}}"))?;
                         out.push_str(g.as_str());
                         i += end + 1;
                     }
@@ -290,7 +312,10 @@ pub fn is_predicate(name: &str) -> bool {
 /// `transforms.<alias>.` keys with the prefix removed, `type` excluded).
 pub fn build_transform(class: &str, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
     let Some(short) = short_transform(class) else {
-        return Err(ConfigError::new(format!("Class {} could not be found.", class.trim())));
+        return Err(ConfigError::new(format!(
+            "Class {} could not be found.",
+            class.trim()
+        )));
     };
     let (base, target) = match short.split_once('$') {
         Some((b, "Key")) => (b, Target::Key),
@@ -310,11 +335,21 @@ pub fn build_transform(class: &str, props: &Props) -> Result<Box<dyn Transformat
         "MaskField" => Box::new(mask_field::MaskFieldConfig::parse(props)?.build(target)),
         "RegexRouter" => Box::new(regex_router::RegexRouterConfig::parse(props)?.build()),
         "ReplaceField" => Box::new(replace_field::ReplaceFieldConfig::parse(props)?.build(target)),
-        "SetSchemaMetadata" => Box::new(set_schema_metadata::SetSchemaMetadataConfig::parse(props)?.build(target)),
-        "TimestampConverter" => Box::new(timestamp_converter::TimestampConverterConfig::parse(props)?.build(target)),
-        "TimestampRouter" => Box::new(timestamp_router::TimestampRouterConfig::parse(props)?.build()),
+        "SetSchemaMetadata" => {
+            Box::new(set_schema_metadata::SetSchemaMetadataConfig::parse(props)?.build(target))
+        }
+        "TimestampConverter" => {
+            Box::new(timestamp_converter::TimestampConverterConfig::parse(props)?.build(target))
+        }
+        "TimestampRouter" => {
+            Box::new(timestamp_router::TimestampRouterConfig::parse(props)?.build())
+        }
         "ValueToKey" => Box::new(value_to_key::ValueToKeyConfig::parse(props)?.build()),
-        other => return Err(ConfigError::new(format!("Class {other} could not be found."))),
+        other => {
+            return Err(ConfigError::new(format!(
+                "Class {other} could not be found."
+            )))
+        }
     })
 }
 
@@ -394,7 +429,12 @@ pub struct StageError {
 fn list(props: &Props, key: &str) -> Vec<String> {
     props
         .get(key)
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -407,14 +447,19 @@ impl TransformationChain {
         let mut seen = std::collections::HashSet::new();
         for alias in list(props, "transforms") {
             if !seen.insert(alias.clone()) {
-                return Err(ConfigError::for_key("transforms", format!("Duplicate alias provided: {alias}")));
+                return Err(ConfigError::for_key(
+                    "transforms",
+                    format!("Duplicate alias provided: {alias}"),
+                ));
             }
             let prefix = format!("transforms.{alias}.");
             let type_key = format!("{prefix}type");
             let Some(class) = props.get(&type_key) else {
                 return Err(ConfigError::for_key(
                     &type_key,
-                    format!("Missing required configuration \"{type_key}\" which has no default value."),
+                    format!(
+                        "Missing required configuration \"{type_key}\" which has no default value."
+                    ),
                 ));
             };
             let mut own = crate::config::with_prefix(props, &prefix);
@@ -422,14 +467,22 @@ impl TransformationChain {
             let predicate_alias = own.remove("predicate").filter(|p| !p.trim().is_empty());
             let negate = match own.remove("negate") {
                 None => false,
-                Some(v) => match crate::config::parse_type("negate", crate::config::ConfigType::Boolean, &v)? {
+                Some(v) => match crate::config::parse_type(
+                    "negate",
+                    crate::config::ConfigType::Boolean,
+                    &v,
+                )? {
                     crate::config::ConfigValue::Bool(b) => b,
                     _ => false,
                 },
             };
             let transform = build_transform(class, &own).map_err(|e| {
                 let msg = if e.message.contains("could not be found") {
-                    format!("Invalid value {} for configuration {type_key}: {}", class.trim(), e.message)
+                    format!(
+                        "Invalid value {} for configuration {type_key}: {}",
+                        class.trim(),
+                        e.message
+                    )
                 } else {
                     e.message
                 };
@@ -457,12 +510,21 @@ impl TransformationChain {
                     };
                     let mut pown = crate::config::with_prefix(props, &pprefix);
                     pown.remove("type");
-                    let pred = build_predicate(pclass, &pown).map_err(|e| ConfigError::for_key(&ptype_key, e.message))?;
+                    let pred = build_predicate(pclass, &pown)
+                        .map_err(|e| ConfigError::for_key(&ptype_key, e.message))?;
                     Some((p, pred))
                 }
             };
-            let class = short_transform(class).map(transform_class).unwrap_or_else(|| class.trim().to_string());
-            stages.push(Stage { alias, class, transform, predicate, negate });
+            let class = short_transform(class)
+                .map(transform_class)
+                .unwrap_or_else(|| class.trim().to_string());
+            stages.push(Stage {
+                alias,
+                class,
+                transform,
+                predicate,
+                negate,
+            });
         }
         // Predicates must each be valid even when no transform uses them.
         for p in &predicate_aliases {
@@ -476,7 +538,8 @@ impl TransformationChain {
             };
             let mut pown = crate::config::with_prefix(props, &pprefix);
             pown.remove("type");
-            build_predicate(pclass, &pown).map_err(|e| ConfigError::for_key(&ptype_key, e.message))?;
+            build_predicate(pclass, &pown)
+                .map_err(|e| ConfigError::for_key(&ptype_key, e.message))?;
         }
         Ok(TransformationChain { stages })
     }
@@ -497,7 +560,12 @@ impl TransformationChain {
             match stage.transform.apply(record) {
                 Ok(Some(r)) => record = r,
                 Ok(None) => return Ok(None),
-                Err(error) => return Err(StageError { alias: stage.alias.clone(), error }),
+                Err(error) => {
+                    return Err(StageError {
+                        alias: stage.alias.clone(),
+                        error,
+                    })
+                }
             }
         }
         Ok(Some(record))

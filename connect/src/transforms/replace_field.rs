@@ -1,7 +1,10 @@
 //! `ReplaceField$Key` / `$Value`: drops (`exclude`), keeps (`include`) and
 //! renames (`renames=old:new,...`) fields.
 
-use crate::config::{default_bool, default_list, ConfigDef, ConfigError, ConfigType, ConfigValue, Importance, Props, Validator};
+use crate::config::{
+    default_bool, default_list, ConfigDef, ConfigError, ConfigType, ConfigValue, Importance, Props,
+    Validator,
+};
 use crate::data::{copy_schema_basics, SchemaBuilder, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -14,7 +17,10 @@ fn parse_renames(mappings: &[String]) -> Result<Vec<(String, String)>, String> {
     for m in mappings {
         let parts = java_split(m, ":");
         if parts.len() != 2 {
-            return Err(format!("Invalid value [{}] for configuration renames: Invalid rename mapping: {m}", mappings.join(", ")));
+            return Err(format!(
+                "Invalid value [{}] for configuration renames: Invalid rename mapping: {m}",
+                mappings.join(", ")
+            ));
         }
         match out.iter_mut().find(|(k, _)| k == parts[0]) {
             Some(slot) => slot.1 = parts[1].to_string(),
@@ -56,12 +62,16 @@ impl ReplaceFieldConfig {
         Ok(ReplaceFieldConfig {
             exclude: p.list("exclude"),
             include: p.list("include"),
-            renames: parse_renames(&p.list("renames")).map_err(|m| ConfigError::for_key("renames", m))?,
+            renames: parse_renames(&p.list("renames"))
+                .map_err(|m| ConfigError::for_key("renames", m))?,
             replace_null_with_default: p.bool("replace.null.with.default"),
         })
     }
     pub fn build(self, target: Target) -> ReplaceField {
-        ReplaceField { target, config: self }
+        ReplaceField {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -72,14 +82,26 @@ pub struct ReplaceField {
 
 impl ReplaceField {
     fn keep(&self, name: &str) -> bool {
-        !self.config.exclude.iter().any(|e| e == name) && (self.config.include.is_empty() || self.config.include.iter().any(|i| i == name))
+        !self.config.exclude.iter().any(|e| e == name)
+            && (self.config.include.is_empty() || self.config.include.iter().any(|i| i == name))
     }
     fn renamed(&self, name: &str) -> String {
-        self.config.renames.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_else(|| name.to_string())
+        self.config
+            .renames
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| name.to_string())
     }
     fn reverse_renamed(&self, name: &str) -> String {
         // `invert(renames)`: the last mapping to a name wins, like HashMap.put.
-        self.config.renames.iter().rev().find(|(_, v)| v == name).map(|(k, _)| k.clone()).unwrap_or_else(|| name.to_string())
+        self.config
+            .renames
+            .iter()
+            .rev()
+            .find(|(_, v)| v == name)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| name.to_string())
     }
 }
 
@@ -94,7 +116,10 @@ impl Transformation for ReplaceField {
                 let map = require_map(&value, PURPOSE)?;
                 let mut out = Vec::new();
                 for (k, v) in map {
-                    let name = k.as_str().map(str::to_string).unwrap_or_else(|| k.java_to_string());
+                    let name = k
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| k.java_to_string());
                     if self.keep(&name) {
                         Value::map_put(&mut out, Value::String(self.renamed(&name)), v.clone());
                     }
@@ -112,7 +137,10 @@ impl Transformation for ReplaceField {
                 let ns = b.build();
                 let mut out = Struct::new(&ns);
                 for f in ns.fields() {
-                    let v = st.get_maybe_default(&self.reverse_renamed(&f.name), self.config.replace_null_with_default)?;
+                    let v = st.get_maybe_default(
+                        &self.reverse_renamed(&f.name),
+                        self.config.replace_null_with_default,
+                    )?;
                     out.put(&f.name, v)?;
                 }
                 Ok(Some(self.target.set(record, Some(ns), Value::Struct(out))))

@@ -1,7 +1,9 @@
 //! `SetSchemaMetadata$Key` / `$Value`: sets the schema's name and/or version
 //! (structs are rebuilt against the renamed schema).
 
-use crate::config::{default_bool, default_null, ConfigDef, ConfigError, ConfigType, Importance, Props};
+use crate::config::{
+    default_bool, default_null, ConfigDef, ConfigError, ConfigType, Importance, Props,
+};
 use crate::data::{SchemaBuilder, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -30,12 +32,17 @@ impl SetSchemaMetadataConfig {
             replace_null_with_default: p.bool("replace.null.with.default"),
         };
         if c.name.is_none() && c.version.is_none() {
-            return Err(ConfigError::new("Neither schema name nor version configured"));
+            return Err(ConfigError::new(
+                "Neither schema name nor version configured",
+            ));
         }
         Ok(c)
     }
     pub fn build(self, target: Target) -> SetSchemaMetadata {
-        SetSchemaMetadata { target, config: self }
+        SetSchemaMetadata {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -55,7 +62,9 @@ impl Transformation for SetSchemaMetadata {
         // Kafka builds the new schema with `schema.fields()`, which throws for
         // anything but a struct; keep that behaviour so results match.
         if schema.ty() != crate::data::Type::Struct {
-            return Err(crate::data::DataError::new("Cannot list fields on non-struct type"));
+            return Err(crate::data::DataError::new(
+                "Cannot list fields on non-struct type",
+            ));
         }
         let mut b = SchemaBuilder::from_schema(schema);
         if let Some(n) = &self.config.name {
@@ -69,7 +78,10 @@ impl Transformation for SetSchemaMetadata {
             Value::Struct(st) => {
                 let mut out = Struct::new(&ns);
                 for f in ns.fields() {
-                    out.put(&f.name, st.get_maybe_default(&f.name, self.config.replace_null_with_default)?)?;
+                    out.put(
+                        &f.name,
+                        st.get_maybe_default(&f.name, self.config.replace_null_with_default)?,
+                    )?;
                 }
                 Value::Struct(out)
             }

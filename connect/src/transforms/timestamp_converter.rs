@@ -2,7 +2,10 @@
 //! whole key/value) between unix longs (`unix.precision`), formatted strings
 //! (`format`, SimpleDateFormat in UTC) and the Date/Time/Timestamp logical types.
 
-use crate::config::{default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_bool, default_str, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props,
+    Validator,
+};
 use crate::data::date_format::SimpleDateFormat;
 use crate::data::logical::{self, Logical, MILLIS_PER_DAY};
 use crate::data::{copy_schema_basics, DataError, Schema, SchemaBuilder, Struct, Type, Value};
@@ -112,7 +115,10 @@ impl TimestampConverterConfig {
     }
 
     pub fn build(self, target: Target) -> TimestampConverter {
-        TimestampConverter { target, config: self }
+        TimestampConverter {
+            target,
+            config: self,
+        }
     }
 }
 
@@ -147,16 +153,25 @@ impl TimestampConverter {
         match kind {
             Kind::String => {
                 let Value::String(s) = v else {
-                    return Err(DataError::new(format!("Expected string timestamp to be a String, but found {}", v.java_class())));
+                    return Err(DataError::new(format!(
+                        "Expected string timestamp to be a String, but found {}",
+                        v.java_class()
+                    )));
                 };
                 let f = self.config.format.as_ref().ok_or_else(Self::no_format)?;
                 f.parse(s).map_err(|_| {
-                    DataError::new(format!("Could not parse timestamp: value ({s}) does not match pattern ({})", f.pattern()))
+                    DataError::new(format!(
+                        "Could not parse timestamp: value ({s}) does not match pattern ({})",
+                        f.pattern()
+                    ))
                 })
             }
             Kind::Unix => {
                 let Value::Int64(t) = v else {
-                    return Err(DataError::new(format!("Expected Unix timestamp to be a Long, but found {}", v.java_class())));
+                    return Err(DataError::new(format!(
+                        "Expected Unix timestamp to be a Long, but found {}",
+                        v.java_class()
+                    )));
                 };
                 Ok(match self.config.precision {
                     Precision::Seconds => t.saturating_mul(1000),
@@ -172,7 +187,10 @@ impl TimestampConverter {
                         Kind::Time => "Time",
                         _ => "Timestamp",
                     };
-                    return Err(DataError::new(format!("Expected {name} to be a java.util.Date, but found {}", v.java_class())));
+                    return Err(DataError::new(format!(
+                        "Expected {name} to be a java.util.Date, but found {}",
+                        v.java_class()
+                    )));
                 };
                 Ok(*ms)
             }
@@ -181,7 +199,13 @@ impl TimestampConverter {
 
     fn to_type(&self, ms: i64) -> Result<Value, DataError> {
         Ok(match self.config.target {
-            Kind::String => Value::String(self.config.format.as_ref().ok_or_else(Self::no_format)?.format(ms)),
+            Kind::String => Value::String(
+                self.config
+                    .format
+                    .as_ref()
+                    .ok_or_else(Self::no_format)?
+                    .format(ms),
+            ),
             Kind::Unix => Value::Int64(match self.config.precision {
                 Precision::Seconds => ms / 1000,
                 Precision::Milliseconds => ms,
@@ -221,7 +245,11 @@ impl TimestampConverter {
         let mut out = Struct::new(ns);
         for f in st.schema().fields() {
             let v = st.get_maybe_default(&f.name, self.config.replace_null_with_default)?;
-            let nv = if f.name == self.config.field { self.convert(&v, Some(kind_from_schema(&f.schema)?))? } else { v };
+            let nv = if f.name == self.config.field {
+                self.convert(&v, Some(kind_from_schema(&f.schema)?))?
+            } else {
+                v
+            };
             out.put(&f.name, nv)?;
         }
         Ok(Value::Struct(out))
@@ -239,8 +267,14 @@ impl Transformation for TimestampConverter {
                 }
                 let map = require_map(&value, PURPOSE)?;
                 let mut updated = map.clone();
-                let orig = Value::map_get(map, &self.config.field).cloned().unwrap_or(Value::Null);
-                Value::map_put(&mut updated, Value::str(self.config.field.clone()), self.convert(&orig, None)?);
+                let orig = Value::map_get(map, &self.config.field)
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                Value::map_put(
+                    &mut updated,
+                    Value::str(self.config.field.clone()),
+                    self.convert(&orig, None)?,
+                );
                 Ok(Some(self.target.set(record, None, Value::Map(updated))))
             }
             Some(schema) => {

@@ -24,8 +24,12 @@ impl TimestampRouterConfig {
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
         let raw = p.string("timestamp.format").unwrap_or_default();
-        let timestamp_format = SimpleDateFormat::new(&raw).map_err(|e| ConfigError::for_key("timestamp.format", e))?;
-        Ok(TimestampRouterConfig { topic_format: p.string("topic.format").unwrap_or_default(), timestamp_format })
+        let timestamp_format =
+            SimpleDateFormat::new(&raw).map_err(|e| ConfigError::for_key("timestamp.format", e))?;
+        Ok(TimestampRouterConfig {
+            topic_format: p.string("topic.format").unwrap_or_default(),
+            timestamp_format,
+        })
     }
     pub fn build(self) -> TimestampRouter {
         TimestampRouter { config: self }
@@ -39,10 +43,17 @@ pub struct TimestampRouter {
 impl Transformation for TimestampRouter {
     fn apply(&self, mut record: ConnectRecord) -> TransformResult {
         let Some(ts) = record.timestamp else {
-            return Err(DataError::new(format!("Timestamp missing on record: topic={}", record.topic)));
+            return Err(DataError::new(format!(
+                "Timestamp missing on record: topic={}",
+                record.topic
+            )));
         };
         let formatted = self.config.timestamp_format.format(ts);
-        record.topic = self.config.topic_format.replace("${topic}", &record.topic).replace("${timestamp}", &formatted);
+        record.topic = self
+            .config
+            .topic_format
+            .replace("${topic}", &record.topic)
+            .replace("${timestamp}", &formatted);
         Ok(Some(record))
     }
 }

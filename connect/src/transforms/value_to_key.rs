@@ -1,6 +1,8 @@
 //! `ValueToKey`: the key becomes a struct (or map) of the listed value fields.
 
-use crate::config::{default_bool, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator};
+use crate::config::{
+    default_bool, no_default, ConfigDef, ConfigError, ConfigType, Importance, Props, Validator,
+};
 use crate::data::{DataError, SchemaBuilder, Struct, Value};
 use crate::record::ConnectRecord;
 
@@ -24,7 +26,10 @@ impl ValueToKeyConfig {
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(ValueToKeyConfig { fields: p.list("fields"), replace_null_with_default: p.bool("replace.null.with.default") })
+        Ok(ValueToKeyConfig {
+            fields: p.list("fields"),
+            replace_null_with_default: p.bool("replace.null.with.default"),
+        })
     }
     pub fn build(self) -> ValueToKey {
         ValueToKey { config: self }
@@ -42,7 +47,11 @@ impl Transformation for ValueToKey {
                 let map = require_map(&record.value, PURPOSE)?;
                 let mut key = Vec::new();
                 for f in &self.config.fields {
-                    Value::map_put(&mut key, Value::str(f.clone()), Value::map_get(map, f).cloned().unwrap_or(Value::Null));
+                    Value::map_put(
+                        &mut key,
+                        Value::str(f.clone()),
+                        Value::map_get(map, f).cloned().unwrap_or(Value::Null),
+                    );
                 }
                 record.key_schema = None;
                 record.key = Value::Map(key);
@@ -52,13 +61,19 @@ impl Transformation for ValueToKey {
                 let st = require_struct(&record.value, PURPOSE)?;
                 let mut b = SchemaBuilder::struct_();
                 for f in &self.config.fields {
-                    let vf = st.schema().field(f).ok_or_else(|| DataError::new(format!("Field does not exist: {f}")))?;
+                    let vf = st
+                        .schema()
+                        .field(f)
+                        .ok_or_else(|| DataError::new(format!("Field does not exist: {f}")))?;
                     b = b.field(f, vf.schema.clone())?;
                 }
                 let ks = b.build();
                 let mut key = Struct::new(&ks);
                 for f in &self.config.fields {
-                    key.put(f, st.get_maybe_default(f, self.config.replace_null_with_default)?)?;
+                    key.put(
+                        f,
+                        st.get_maybe_default(f, self.config.replace_null_with_default)?,
+                    )?;
                 }
                 record.key_schema = Some(ks);
                 record.key = Value::Struct(key);

@@ -21,18 +21,37 @@ pub enum Node {
     Double(Json),
     String(Json),
     Bytes(Json),
-    Decimal { scale: u32, precision: u32, props: Json },
-    Enum { full_name: String, symbols: Vec<String>, props: Json },
-    Array { items: Box<Node>, props: Json },
-    Map { values: Box<Node>, props: Json },
-    Record { full_name: String, doc: Option<String>, fields: Vec<(String, Option<String>, Node)> },
+    Decimal {
+        scale: u32,
+        precision: u32,
+        props: Json,
+    },
+    Enum {
+        full_name: String,
+        symbols: Vec<String>,
+        props: Json,
+    },
+    Array {
+        items: Box<Node>,
+        props: Json,
+    },
+    Map {
+        values: Box<Node>,
+        props: Json,
+    },
+    Record {
+        full_name: String,
+        doc: Option<String>,
+        fields: Vec<(String, Option<String>, Node)>,
+    },
     /// `["null", T]`: an optional T.
     Optional(Box<Node>),
     Union(Vec<Node>),
 }
 
 pub fn parse_schema(text: &str) -> Result<Node, String> {
-    let json: Json = serde_json::from_str(text).map_err(|e| format!("Unable to parse the provided schema: {e}"))?;
+    let json: Json = serde_json::from_str(text)
+        .map_err(|e| format!("Unable to parse the provided schema: {e}"))?;
     parse_node(&json, None, 0)
 }
 
@@ -43,7 +62,10 @@ fn parse_node(j: &Json, namespace: Option<&str>, depth: usize) -> Result<Node, S
     match j {
         Json::String(t) => primitive(t, &Json::Null),
         Json::Array(branches) => {
-            let nodes = branches.iter().map(|b| parse_node(b, namespace, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+            let nodes = branches
+                .iter()
+                .map(|b| parse_node(b, namespace, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
             if nodes.len() == 2 && matches!(nodes[0], Node::Null) {
                 return Ok(Node::Optional(Box::new(nodes[1].clone())));
             }
@@ -56,28 +78,51 @@ fn parse_node(j: &Json, namespace: Option<&str>, depth: usize) -> Result<Node, S
             let props = o.get("arg.properties").cloned().unwrap_or(Json::Null);
             let t = o.get("type").ok_or("Schema has no 'type'")?;
             if let Json::String(t) = t {
-                if o.get("logicalType").and_then(|l| l.as_str()) == Some("decimal") && (t == "bytes" || t == "fixed") {
+                if o.get("logicalType").and_then(|l| l.as_str()) == Some("decimal")
+                    && (t == "bytes" || t == "fixed")
+                {
                     let scale = o.get("scale").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
-                    let precision = o.get("precision").and_then(|s| s.as_u64()).unwrap_or(10) as u32;
-                    return Ok(Node::Decimal { scale, precision, props });
+                    let precision =
+                        o.get("precision").and_then(|s| s.as_u64()).unwrap_or(10) as u32;
+                    return Ok(Node::Decimal {
+                        scale,
+                        precision,
+                        props,
+                    });
                 }
                 match t.as_str() {
                     "record" => {
-                        let name = o.get("name").and_then(|n| n.as_str()).ok_or("A record needs a 'name'")?;
+                        let name = o
+                            .get("name")
+                            .and_then(|n| n.as_str())
+                            .ok_or("A record needs a 'name'")?;
                         let ns = o.get("namespace").and_then(|n| n.as_str()).or(namespace);
                         let full_name = match ns {
-                            Some(ns) if !name.contains('.') && !ns.is_empty() => format!("{ns}.{name}"),
+                            Some(ns) if !name.contains('.') && !ns.is_empty() => {
+                                format!("{ns}.{name}")
+                            }
                             _ => name.to_string(),
                         };
                         let mut fields = Vec::new();
-                        for f in o.get("fields").and_then(|f| f.as_array()).ok_or("A record needs 'fields'")? {
-                            let fname = f.get("name").and_then(|n| n.as_str()).ok_or("A field needs a 'name'")?;
+                        for f in o
+                            .get("fields")
+                            .and_then(|f| f.as_array())
+                            .ok_or("A record needs 'fields'")?
+                        {
+                            let fname = f
+                                .get("name")
+                                .and_then(|n| n.as_str())
+                                .ok_or("A field needs a 'name'")?;
                             let doc = f.get("doc").and_then(|d| d.as_str()).map(str::to_string);
                             let ft = f.get("type").ok_or("A field needs a 'type'")?;
                             fields.push((fname.to_string(), doc, parse_node(ft, ns, depth + 1)?));
                         }
                         let doc = o.get("doc").and_then(|d| d.as_str()).map(str::to_string);
-                        Ok(Node::Record { full_name, doc, fields })
+                        Ok(Node::Record {
+                            full_name,
+                            doc,
+                            fields,
+                        })
                     }
                     "enum" => {
                         let name = o.get("name").and_then(|n| n.as_str()).unwrap_or("enum");
@@ -89,16 +134,32 @@ fn parse_node(j: &Json, namespace: Option<&str>, depth: usize) -> Result<Node, S
                         let symbols = o
                             .get("symbols")
                             .and_then(|s| s.as_array())
-                            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|s| s.as_str().map(str::to_string))
+                                    .collect()
+                            })
                             .unwrap_or_default();
-                        Ok(Node::Enum { full_name, symbols, props })
+                        Ok(Node::Enum {
+                            full_name,
+                            symbols,
+                            props,
+                        })
                     }
                     "array" => Ok(Node::Array {
-                        items: Box::new(parse_node(o.get("items").ok_or("An array needs 'items'")?, namespace, depth + 1)?),
+                        items: Box::new(parse_node(
+                            o.get("items").ok_or("An array needs 'items'")?,
+                            namespace,
+                            depth + 1,
+                        )?),
                         props,
                     }),
                     "map" => Ok(Node::Map {
-                        values: Box::new(parse_node(o.get("values").ok_or("A map needs 'values'")?, namespace, depth + 1)?),
+                        values: Box::new(parse_node(
+                            o.get("values").ok_or("A map needs 'values'")?,
+                            namespace,
+                            depth + 1,
+                        )?),
                         props,
                     }),
                     other => primitive(other, &props),
@@ -139,11 +200,17 @@ impl Node {
             Node::Double(_) => SchemaBuilder::float64().build(),
             Node::String(_) => SchemaBuilder::string().build(),
             Node::Bytes(_) => SchemaBuilder::bytes().build(),
-            Node::Decimal { scale, precision, .. } => logical::decimal_builder(*scale as i32)
+            Node::Decimal {
+                scale, precision, ..
+            } => logical::decimal_builder(*scale as i32)
                 .parameter("connect.decimal.precision", &precision.to_string())
                 .build(),
-            Node::Enum { full_name, symbols, .. } => {
-                let mut b = SchemaBuilder::string().name(Some(full_name)).parameter("io.confluent.connect.avro.Enum", full_name);
+            Node::Enum {
+                full_name, symbols, ..
+            } => {
+                let mut b = SchemaBuilder::string()
+                    .name(Some(full_name))
+                    .parameter("io.confluent.connect.avro.Enum", full_name);
                 for s in symbols {
                     b = b.parameter(&format!("io.confluent.connect.avro.Enum.{s}"), s);
                 }
@@ -151,21 +218,32 @@ impl Node {
             }
             Node::Array { items, .. } => SchemaBuilder::array(items.connect_schema()?).build(),
             Node::Map { values, .. } => {
-                SchemaBuilder::map(SchemaBuilder::string().build(), values.connect_schema()?).build()
+                SchemaBuilder::map(SchemaBuilder::string().build(), values.connect_schema()?)
+                    .build()
             }
-            Node::Record { full_name, doc, fields } => {
-                let mut b = SchemaBuilder::struct_().name(Some(full_name)).doc(doc.as_deref());
+            Node::Record {
+                full_name,
+                doc,
+                fields,
+            } => {
+                let mut b = SchemaBuilder::struct_()
+                    .name(Some(full_name))
+                    .doc(doc.as_deref());
                 for (name, _doc, node) in fields {
                     b = b.field(name, node.connect_schema()?)?;
                 }
                 b.build()
             }
-            Node::Optional(inner) => SchemaBuilder::from_schema(&inner.connect_schema()?).optional().build(),
+            Node::Optional(inner) => SchemaBuilder::from_schema(&inner.connect_schema()?)
+                .optional()
+                .build(),
             Node::Union(nodes) => {
                 // General unions become a struct of optional branches in AvroData.
                 let mut b = SchemaBuilder::struct_().name(Some("io.confluent.connect.avro.Union"));
                 for (i, n) in nodes.iter().enumerate() {
-                    let s = SchemaBuilder::from_schema(&n.connect_schema()?).optional().build();
+                    let s = SchemaBuilder::from_schema(&n.connect_schema()?)
+                        .optional()
+                        .build();
                     b = b.field(&format!("branch{i}"), s)?;
                 }
                 b.build()
@@ -174,14 +252,21 @@ impl Node {
     }
 
     /// A random value; `iteration` is the record number (for `iteration` props).
-    pub fn generate(&self, rng: &mut StdRng, iteration: i64, schema: &Schema) -> Result<Value, DataError> {
+    pub fn generate(
+        &self,
+        rng: &mut StdRng,
+        iteration: i64,
+        schema: &Schema,
+    ) -> Result<Value, DataError> {
         Ok(match self {
             Node::Null => Value::Null,
             Node::Boolean(p) => match options(p, rng) {
                 Some(o) => Value::Boolean(o.as_bool().unwrap_or(false)),
                 None => Value::Boolean(rng.random()),
             },
-            Node::Int(p) => Value::Int32(integer(p, rng, iteration, i32::MIN as i64, i32::MAX as i64) as i32),
+            Node::Int(p) => {
+                Value::Int32(integer(p, rng, iteration, i32::MIN as i64, i32::MAX as i64) as i32)
+            }
             Node::Long(p) => Value::Int64(integer(p, rng, iteration, i64::MIN, i64::MAX)),
             Node::Float(p) => Value::Float32(float(p, rng, iteration) as f32),
             Node::Double(p) => Value::Float64(float(p, rng, iteration)),
@@ -190,7 +275,11 @@ impl Node {
                 Some(o) => Value::Bytes(o.as_str().unwrap_or_default().as_bytes().to_vec()),
                 None => Value::Bytes((0..rng.random_range(0..16)).map(|_| rng.random()).collect()),
             },
-            Node::Decimal { scale, precision, props } => {
+            Node::Decimal {
+                scale,
+                precision,
+                props,
+            } => {
                 let v = float(props, rng, iteration);
                 let text = format!("{:.*}", *scale as usize, v);
                 let mut d = BigDecimal::parse(&text).unwrap_or_else(BigDecimal::zero);
@@ -206,12 +295,22 @@ impl Node {
             },
             Node::Array { items, props } => {
                 let n = length(props, rng);
-                let es = schema.value_schema().cloned().unwrap_or_else(|| schema.clone());
-                Value::Array((0..n).map(|_| items.generate(rng, iteration, &es)).collect::<Result<_, _>>()?)
+                let es = schema
+                    .value_schema()
+                    .cloned()
+                    .unwrap_or_else(|| schema.clone());
+                Value::Array(
+                    (0..n)
+                        .map(|_| items.generate(rng, iteration, &es))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             Node::Map { values, props } => {
                 let n = length(props, rng);
-                let vs = schema.value_schema().cloned().unwrap_or_else(|| schema.clone());
+                let vs = schema
+                    .value_schema()
+                    .cloned()
+                    .unwrap_or_else(|| schema.clone());
                 let mut m = Vec::new();
                 for _ in 0..n {
                     let k = Value::String(random_word(rng, 6));
@@ -222,7 +321,10 @@ impl Node {
             Node::Record { fields, .. } => {
                 let mut st = Struct::new(schema);
                 for (name, _, node) in fields {
-                    let fs = schema.field(name).map(|f| f.schema.clone()).unwrap_or_else(|| schema.clone());
+                    let fs = schema
+                        .field(name)
+                        .map(|f| f.schema.clone())
+                        .unwrap_or_else(|| schema.clone());
                     st.put(name, node.generate(rng, iteration, &fs)?)?;
                 }
                 Value::Struct(st)
@@ -306,7 +408,11 @@ fn length(p: &Json, rng: &mut StdRng) -> usize {
         Some(Json::Number(n)) => n.as_u64().unwrap_or(0).min(1000) as usize,
         Some(Json::Object(r)) => {
             let min = r.get("min").and_then(|m| m.as_u64()).unwrap_or(0) as usize;
-            let max = r.get("max").and_then(|m| m.as_u64()).unwrap_or(min as u64 + 5).min(1000) as usize;
+            let max = r
+                .get("max")
+                .and_then(|m| m.as_u64())
+                .unwrap_or(min as u64 + 5)
+                .min(1000) as usize;
             if max > min {
                 rng.random_range(min..max)
             } else {
@@ -319,7 +425,9 @@ fn length(p: &Json, rng: &mut StdRng) -> usize {
 
 fn random_word(rng: &mut StdRng, n: usize) -> String {
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    (0..n).map(|_| ALPHA[rng.random_range(0..ALPHA.len())] as char).collect()
+    (0..n)
+        .map(|_| ALPHA[rng.random_range(0..ALPHA.len())] as char)
+        .collect()
 }
 
 fn string(p: &Json, rng: &mut StdRng, iteration: i64) -> String {
@@ -330,8 +438,14 @@ fn string(p: &Json, rng: &mut StdRng, iteration: i64) -> String {
         };
     }
     if p.get("iteration").is_some() {
-        let start = p["iteration"].get("start").and_then(|s| s.as_i64()).unwrap_or(0);
-        let step = p["iteration"].get("step").and_then(|s| s.as_i64()).unwrap_or(1);
+        let start = p["iteration"]
+            .get("start")
+            .and_then(|s| s.as_i64())
+            .unwrap_or(0);
+        let step = p["iteration"]
+            .get("step")
+            .and_then(|s| s.as_i64())
+            .unwrap_or(1);
         return start.wrapping_add(step.wrapping_mul(iteration)).to_string();
     }
     if let Some(re) = p.get("regex").and_then(|r| r.as_str()) {
@@ -376,7 +490,11 @@ fn parse_alts(c: &[char], i: &mut usize, depth: usize) -> Vec<Vec<(Re, usize, us
                 if c.get(*i) == Some(&'?') && c.get(*i + 1) == Some(&':') {
                     *i += 2;
                 }
-                let inner = if depth < 32 { parse_alts(c, i, depth + 1) } else { vec![] };
+                let inner = if depth < 32 {
+                    parse_alts(c, i, depth + 1)
+                } else {
+                    vec![]
+                };
                 *i += 1; // ')'
                 Re::Group(inner)
             }
@@ -413,7 +531,11 @@ fn parse_alts(c: &[char], i: &mut usize, depth: usize) -> Vec<Vec<(Re, usize, us
                 *i += 1;
                 Re::Chars(match e {
                     'd' => ('0'..='9').collect(),
-                    'w' => ('a'..='z').chain('A'..='Z').chain('0'..='9').chain(std::iter::once('_')).collect(),
+                    'w' => ('a'..='z')
+                        .chain('A'..='Z')
+                        .chain('0'..='9')
+                        .chain(std::iter::once('_'))
+                        .collect(),
                     's' => vec![' '],
                     other => vec![other],
                 })
@@ -460,7 +582,10 @@ fn parse_quant(c: &[char], i: &mut usize) -> (usize, usize) {
             let body: String = c[*i + 1..close].iter().collect();
             *i = close + 1;
             let (a, b) = match body.split_once(',') {
-                Some((a, "")) => (a.trim().parse().unwrap_or(0), a.trim().parse::<usize>().unwrap_or(0) + 5),
+                Some((a, "")) => (
+                    a.trim().parse().unwrap_or(0),
+                    a.trim().parse::<usize>().unwrap_or(0) + 5,
+                ),
                 Some((a, b)) => (a.trim().parse().unwrap_or(0), b.trim().parse().unwrap_or(0)),
                 None => {
                     let n = body.trim().parse().unwrap_or(1);
@@ -479,7 +604,11 @@ fn emit_alts(alts: &[Vec<(Re, usize, usize)>], rng: &mut StdRng, out: &mut Strin
     }
     let seq = &alts[rng.random_range(0..alts.len())];
     for (atom, min, max) in seq {
-        let n = if max > min { rng.random_range(*min..=*max) } else { *min };
+        let n = if max > min {
+            rng.random_range(*min..=*max)
+        } else {
+            *min
+        };
         for _ in 0..n {
             match atom {
                 Re::Chars(set) if !set.is_empty() => out.push(set[rng.random_range(0..set.len())]),

@@ -15,8 +15,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::config::{default_int, default_long, default_null, default_str, ConfigDef, ConfigType, Importance, Props};
-use crate::connectors::{BoxFuture, ConnectError, ConnectorPlugin, ConnectorType, OffsetReader, SourceTask};
+use crate::config::{
+    default_int, default_long, default_null, default_str, ConfigDef, ConfigType, Importance, Props,
+};
+use crate::connectors::{
+    BoxFuture, ConnectError, ConnectorPlugin, ConnectorType, OffsetReader, SourceTask,
+};
 use crate::data::{Schema, SchemaAndValue, Type, Value};
 use crate::record::{ConnectRecord, Headers, RecordKind};
 
@@ -53,12 +57,22 @@ impl ConnectorPlugin for DatagenConnector {
                 "Numeric seed for generating random data. Two connectors started with the same seed will deterministically produce the same data. Each task will generate different data than the other tasks in the same connector.")
     }
     fn validate(&self, props: &Props) -> Vec<(String, String)> {
-        let set: Vec<&str> =
-            SCHEMA_SOURCES.iter().copied().filter(|k| props.get(*k).is_some_and(|v| !v.trim().is_empty())).collect();
+        let set: Vec<&str> = SCHEMA_SOURCES
+            .iter()
+            .copied()
+            .filter(|k| props.get(*k).is_some_and(|v| !v.trim().is_empty()))
+            .collect();
         let msg = format!("Must set exactly one of {}", SCHEMA_SOURCES.join(", "));
         if set.len() != 1 {
-            let keys: Vec<&str> = if set.is_empty() { SCHEMA_SOURCES.to_vec() } else { set };
-            return keys.into_iter().map(|k| (k.to_string(), msg.clone())).collect();
+            let keys: Vec<&str> = if set.is_empty() {
+                SCHEMA_SOURCES.to_vec()
+            } else {
+                set
+            };
+            return keys
+                .into_iter()
+                .map(|k| (k.to_string(), msg.clone()))
+                .collect();
         }
         match resolve_schema(props) {
             Err(e) => vec![(set[0].to_string(), e)],
@@ -93,24 +107,39 @@ impl ConnectorPlugin for DatagenConnector {
 
 /// The Avro schema and key field a config asks for.
 fn resolve_schema(props: &Props) -> Result<(Node, String), String> {
-    let get = |k: &str| props.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let (text, default_key) = if !get("quickstart").is_empty() {
-        let q = quickstarts::find(&get("quickstart")).ok_or_else(|| {
-            format!(
+    let get = |k: &str| {
+        props
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (text, default_key) =
+        if !get("quickstart").is_empty() {
+            let q =
+                quickstarts::find(&get("quickstart")).ok_or_else(|| {
+                    format!(
                 "Invalid value {} for configuration quickstart: Quickstart must be one of: {}",
                 get("quickstart"),
                 quickstarts::QUICKSTARTS.iter().map(|q| q.name).collect::<Vec<_>>().join(", ")
             )
-        })?;
-        (q.schema.to_string(), q.key_field.to_string())
-    } else if !get("schema.string").is_empty() {
-        (get("schema.string"), String::new())
-    } else {
-        let f = get("schema.filename");
-        (std::fs::read_to_string(&f).map_err(|e| format!("Unable to read schema file {f}: {e}"))?, String::new())
-    };
+                })?;
+            (q.schema.to_string(), q.key_field.to_string())
+        } else if !get("schema.string").is_empty() {
+            (get("schema.string"), String::new())
+        } else {
+            let f = get("schema.filename");
+            (
+                std::fs::read_to_string(&f)
+                    .map_err(|e| format!("Unable to read schema file {f}: {e}"))?,
+                String::new(),
+            )
+        };
     let node = parse_schema(&text)?;
-    let key = if get("schema.keyfield").is_empty() { default_key } else { get("schema.keyfield") };
+    let key = if get("schema.keyfield").is_empty() {
+        default_key
+    } else {
+        get("schema.keyfield")
+    };
     Ok((node, key))
 }
 
@@ -130,11 +159,17 @@ pub struct DatagenTask {
 
 impl SourceTask for DatagenTask {
     fn start(&mut self, props: &Props, offsets: &dyn OffsetReader) -> Result<(), ConnectError> {
-        let parsed = DatagenConnector.config_def().parse(props).map_err(|e| ConnectError::new(e.message))?;
+        let parsed = DatagenConnector
+            .config_def()
+            .parse(props)
+            .map_err(|e| ConnectError::new(e.message))?;
         self.topic = parsed.string("kafka.topic").unwrap_or_default();
         self.max_interval = parsed.long("max.interval").unwrap_or(500).max(0) as u64;
         self.max_records = parsed.int("iterations").unwrap_or(-1) as i64;
-        self.task_id = props.get("task.id").and_then(|t| t.parse().ok()).unwrap_or(0);
+        self.task_id = props
+            .get("task.id")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
         let (node, key_field) = resolve_schema(props).map_err(ConnectError::new)?;
         self.key_field = key_field;
         let mut rng = match parsed.long("random.seed") {
@@ -150,13 +185,22 @@ impl SourceTask for DatagenTask {
         };
         let partition = json!({ "task.id": self.task_id });
         if let Some(off) = offsets.offset(&partition) {
-            self.generation = off.get("task.generation").and_then(|v| v.as_i64()).unwrap_or(0);
-            self.count = off.get("current.iteration").and_then(|v| v.as_i64()).unwrap_or(0);
+            self.generation = off
+                .get("task.generation")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            self.count = off
+                .get("current.iteration")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
             if let Some(seed) = off.get("random.seed").and_then(|v| v.as_i64()) {
                 rng = StdRng::seed_from_u64(seed as u64);
             }
         }
-        self.schema = Some(node.connect_schema().map_err(|e| ConnectError::new(e.message))?);
+        self.schema = Some(
+            node.connect_schema()
+                .map_err(|e| ConnectError::new(e.message))?,
+        );
         self.node = Some(node);
         self.rng = Some(rng);
         Ok(())
@@ -168,7 +212,8 @@ impl SourceTask for DatagenTask {
                 let wait = rand::rng().random_range(0..self.max_interval.max(1));
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            let (Some(node), Some(schema), Some(rng)) = (&self.node, &self.schema, &mut self.rng) else {
+            let (Some(node), Some(schema), Some(rng)) = (&self.node, &self.schema, &mut self.rng)
+            else {
                 return Err(ConnectError::new("DatagenTask polled before start"));
             };
             let value = node.generate(rng, self.count, schema)?;
@@ -210,7 +255,10 @@ impl SourceTask for DatagenTask {
                 value,
                 timestamp: None,
                 headers,
-                kind: RecordKind::Source { source_partition: json!({ "task.id": self.task_id }), source_offset: offset },
+                kind: RecordKind::Source {
+                    source_partition: json!({ "task.id": self.task_id }),
+                    source_offset: offset,
+                },
             };
             self.count += 1;
             Ok(vec![record])
@@ -244,12 +292,27 @@ mod tests {
         let mut t = DatagenTask::default();
         t.start(&props("ratings"), &NoOffsets).unwrap();
         let r = t.poll().await.unwrap().remove(0);
-        let Value::Struct(s) = &r.value else { panic!("not a struct") };
+        let Value::Struct(s) = &r.value else {
+            panic!("not a struct")
+        };
         let names: Vec<_> = s.schema().fields().iter().map(|f| f.name.clone()).collect();
-        assert_eq!(names, ["rating_id", "user_id", "stars", "route_id", "rating_time", "channel", "message"]);
+        assert_eq!(
+            names,
+            [
+                "rating_id",
+                "user_id",
+                "stars",
+                "route_id",
+                "rating_time",
+                "channel",
+                "message"
+            ]
+        );
         assert_eq!(s.schema().name(), Some("ksql.ratings"));
         assert_eq!(r.key, Value::Int64(1));
-        let Value::Int32(stars) = s.get("stars").unwrap() else { panic!() };
+        let Value::Int32(stars) = s.get("stars").unwrap() else {
+            panic!()
+        };
         assert!((1..5).contains(&stars));
     }
 

@@ -23,8 +23,14 @@ impl ConnectorPlugin for FileStreamSinkConnector {
         crate::KAFKA_VERSION
     }
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().define("file", ConfigType::String, default_null(), None, Importance::High,
-            "Destination filename. If not specified, the standard output will be used")
+        ConfigDef::new().define(
+            "file",
+            ConfigType::String,
+            default_null(),
+            None,
+            Importance::High,
+            "Destination filename. If not specified, the standard output will be used",
+        )
     }
     fn task_configs(&self, props: &Props, max_tasks: usize) -> Result<Vec<Props>, ConnectError> {
         // Every task gets the same config, as Kafka's FileStreamSinkConnector does.
@@ -43,13 +49,20 @@ pub struct FileStreamSinkTask {
 
 impl SinkTask for FileStreamSinkTask {
     fn start(&mut self, props: &Props) -> Result<(), ConnectError> {
-        self.path = props.get("file").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        self.path = props
+            .get("file")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         if let Some(p) = &self.path {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
-                .map_err(|e| ConnectError::new(format!("Couldn't find or create file '{p}' for FileStreamSinkTask: {e}")))?;
+                .map_err(|e| {
+                    ConnectError::new(format!(
+                        "Couldn't find or create file '{p}' for FileStreamSinkTask: {e}"
+                    ))
+                })?;
             self.file = Some(f);
         }
         Ok(())
@@ -63,8 +76,12 @@ impl SinkTask for FileStreamSinkTask {
                 out.push(b'\n');
             }
             match &mut self.file {
-                Some(f) => f.write_all(&out).map_err(|e| ConnectError::retriable(format!("Couldn't write to file: {e}")))?,
-                None => std::io::stdout().write_all(&out).map_err(|e| ConnectError::new(e.to_string()))?,
+                Some(f) => f
+                    .write_all(&out)
+                    .map_err(|e| ConnectError::retriable(format!("Couldn't write to file: {e}")))?,
+                None => std::io::stdout()
+                    .write_all(&out)
+                    .map_err(|e| ConnectError::new(e.to_string()))?,
             }
             Ok(())
         })
@@ -73,8 +90,10 @@ impl SinkTask for FileStreamSinkTask {
     fn flush(&mut self) -> BoxFuture<'_, Result<(), ConnectError>> {
         Box::pin(async move {
             if let Some(f) = &mut self.file {
-                f.flush().map_err(|e| ConnectError::retriable(e.to_string()))?;
-                f.sync_data().map_err(|e| ConnectError::retriable(e.to_string()))?;
+                f.flush()
+                    .map_err(|e| ConnectError::retriable(e.to_string()))?;
+                f.sync_data()
+                    .map_err(|e| ConnectError::retriable(e.to_string()))?;
             }
             Ok(())
         })

@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::config::{default_int, default_null, no_default, ConfigDef, ConfigType, Importance, Props, Validator};
-use crate::connectors::{BoxFuture, ConnectError, ConnectorPlugin, ConnectorType, OffsetReader, SourceTask};
+use crate::config::{
+    default_int, default_null, no_default, ConfigDef, ConfigType, Importance, Props, Validator,
+};
+use crate::connectors::{
+    BoxFuture, ConnectError, ConnectorPlugin, ConnectorType, OffsetReader, SourceTask,
+};
 use crate::data::{Schema, Type, Value};
 use crate::record::{ConnectRecord, Headers, RecordKind};
 
@@ -80,7 +84,9 @@ impl FileStreamSourceTask {
 
     fn read_lines(&mut self) -> Result<Vec<ConnectRecord>, ConnectError> {
         let Some(path) = self.filename.clone() else {
-            return Err(ConnectError::new("Reading from standard input is not supported by tributary-connect; set 'file'"));
+            return Err(ConnectError::new(
+                "Reading from standard input is not supported by tributary-connect; set 'file'",
+            ));
         };
         let mut f = match std::fs::File::open(&path) {
             Ok(f) => f,
@@ -94,15 +100,21 @@ impl FileStreamSourceTask {
             // Truncated: Kafka's task keeps its position; nothing new to read.
             return Ok(vec![]);
         }
-        f.seek(SeekFrom::Start(read_from)).map_err(|e| ConnectError::new(format!("Couldn't seek in {path}: {e}")))?;
+        f.seek(SeekFrom::Start(read_from))
+            .map_err(|e| ConnectError::new(format!("Couldn't seek in {path}: {e}")))?;
         let mut buf = Vec::new();
         // Bound one read so a huge file is consumed in slices.
-        (&mut f).take(8 * 1024 * 1024).read_to_end(&mut buf).map_err(|e| ConnectError::new(format!("Couldn't read {path}: {e}")))?;
+        (&mut f)
+            .take(8 * 1024 * 1024)
+            .read_to_end(&mut buf)
+            .map_err(|e| ConnectError::new(format!("Couldn't read {path}: {e}")))?;
         self.pending.extend_from_slice(&buf);
         let mut records = Vec::new();
         let mut consumed = 0usize;
         while records.len() < self.batch_size {
-            let Some(nl) = self.pending[consumed..].iter().position(|b| *b == b'\n') else { break };
+            let Some(nl) = self.pending[consumed..].iter().position(|b| *b == b'\n') else {
+                break;
+            };
             let mut line = &self.pending[consumed..consumed + nl];
             if line.last() == Some(&b'\r') {
                 line = &line[..line.len() - 1];
@@ -119,7 +131,10 @@ impl FileStreamSourceTask {
                 value: Value::String(text),
                 timestamp: Some(now_ms()),
                 headers: Headers::default(),
-                kind: RecordKind::Source { source_partition: self.partition(), source_offset: json!({ "position": position }) },
+                kind: RecordKind::Source {
+                    source_partition: self.partition(),
+                    source_offset: json!({ "position": position }),
+                },
             });
         }
         self.position += consumed as u64;
@@ -129,14 +144,27 @@ impl FileStreamSourceTask {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl SourceTask for FileStreamSourceTask {
     fn start(&mut self, props: &Props, offsets: &dyn OffsetReader) -> Result<(), ConnectError> {
-        self.filename = props.get("file").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        self.topic = props.get("topic").map(|s| s.trim().to_string()).unwrap_or_default();
-        self.batch_size = props.get("batch.size").and_then(|b| b.trim().parse().ok()).unwrap_or(2000).max(1);
+        self.filename = props
+            .get("file")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        self.topic = props
+            .get("topic")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        self.batch_size = props
+            .get("batch.size")
+            .and_then(|b| b.trim().parse().ok())
+            .unwrap_or(2000)
+            .max(1);
         if let Some(off) = offsets.offset(&self.partition()) {
             match off.get("position").and_then(|p| p.as_i64()) {
                 Some(p) if p >= 0 => self.position = p as u64,
@@ -191,7 +219,9 @@ mod tests {
         let recs = task.poll().await.unwrap();
         let lines: Vec<_> = recs.iter().map(|r| r.value.clone()).collect();
         assert_eq!(lines, vec![Value::str("one"), Value::str("two")]);
-        let RecordKind::Source { source_offset, .. } = &recs[1].kind else { panic!() };
+        let RecordKind::Source { source_offset, .. } = &recs[1].kind else {
+            panic!()
+        };
         assert_eq!(source_offset, &json!({"position": 8}));
         std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
         let recs = task.poll().await.unwrap();

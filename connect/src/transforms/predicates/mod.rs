@@ -1,16 +1,23 @@
 //! The predicates of `org.apache.kafka.connect.transforms.predicates`:
 //! `TopicNameMatches`, `HasHeaderKey`, `RecordIsTombstone`.
 
-use crate::config::{invalid, no_default, ConfigDef, ConfigError, ConfigType, ConfigValue, Importance, Props, Validator};
+use crate::config::{
+    invalid, no_default, ConfigDef, ConfigError, ConfigType, ConfigValue, Importance, Props,
+    Validator,
+};
 use crate::record::ConnectRecord;
 
 use super::{JavaRegex, Predicate};
 
 fn validate_pattern(name: &str, v: &ConfigValue) -> Result<(), String> {
     match v {
-        ConfigValue::Str(s) => JavaRegex::new(s)
-            .map(|_| ())
-            .map_err(|e| invalid(s, name, &format!("entry must be a Java-compatible regular expression: {e}"))),
+        ConfigValue::Str(s) => JavaRegex::new(s).map(|_| ()).map_err(|e| {
+            invalid(
+                s,
+                name,
+                &format!("entry must be a Java-compatible regular expression: {e}"),
+            )
+        }),
         _ => Ok(()),
     }
 }
@@ -21,20 +28,31 @@ pub struct TopicNameMatchesConfig {
 
 impl TopicNameMatchesConfig {
     pub fn config_def() -> ConfigDef {
-        ConfigDef::new().define("pattern", ConfigType::String, no_default(), Some(Validator::Custom(validate_pattern)), Importance::Medium,
-            "A Java regular expression for matching against the name of a record's topic.")
+        ConfigDef::new().define(
+            "pattern",
+            ConfigType::String,
+            no_default(),
+            Some(Validator::Custom(validate_pattern)),
+            Importance::Medium,
+            "A Java regular expression for matching against the name of a record's topic.",
+        )
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
         let raw = p.string("pattern").unwrap_or_default();
         if raw.is_empty() {
-            return Err(ConfigError::for_key("pattern", invalid("", "pattern", "String must be non-empty")));
+            return Err(ConfigError::for_key(
+                "pattern",
+                invalid("", "pattern", "String must be non-empty"),
+            ));
         }
         let pattern = JavaRegex::new(&raw).map_err(|e| ConfigError::for_key("pattern", e))?;
         Ok(TopicNameMatchesConfig { pattern })
     }
     pub fn build(self) -> TopicNameMatches {
-        TopicNameMatches { pattern: self.pattern }
+        TopicNameMatches {
+            pattern: self.pattern,
+        }
     }
 }
 
@@ -54,12 +72,20 @@ pub struct HasHeaderKeyConfig {
 
 impl HasHeaderKeyConfig {
     pub fn config_def() -> ConfigDef {
-        ConfigDef::new().define("name", ConfigType::String, no_default(), Some(Validator::NonEmptyString), Importance::Medium,
-            "The header name.")
+        ConfigDef::new().define(
+            "name",
+            ConfigType::String,
+            no_default(),
+            Some(Validator::NonEmptyString),
+            Importance::Medium,
+            "The header name.",
+        )
     }
     pub fn parse(props: &Props) -> Result<Self, ConfigError> {
         let p = Self::config_def().parse(props)?;
-        Ok(HasHeaderKeyConfig { name: p.string("name").unwrap_or_default() })
+        Ok(HasHeaderKeyConfig {
+            name: p.string("name").unwrap_or_default(),
+        })
     }
     pub fn build(self) -> HasHeaderKey {
         HasHeaderKey { name: self.name }
