@@ -82,3 +82,48 @@ def test_datagen_ratings_avro_via_registry(broker, registry, connect):
     assert schema["type"] == "record" and schema["name"] == "ratings" and schema["namespace"] == "ksql"
     assert [f["name"] for f in schema["fields"]] == list(RATING_EXAMPLE)
     assert connect.delete("/connectors/ratings-gen").status == 204
+
+
+def test_datagen_users_json_schema_and_back_through_a_sink(broker, registry, connect, tmp_path):
+    """JsonSchemaConverter: confluent-kafka's JSONDeserializer reads what the
+    worker wrote, and a sink with the same converter reads it back into structs."""
+    from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+
+    topic = unique_topic("users")
+    conv = {"value.converter": "io.confluent.connect.json.JsonSchemaConverter",
+            "value.converter.schema.registry.url": registry.url}
+    r = connect.create("users-gen", {
+        "connector.class": "DatagenConnector", "kafka.topic": topic, "quickstart": "users",
+        "max.interval": "5", "random.seed": "7", **conv})
+    assert r.status == 201, r
+    client = SchemaRegistryClient({"url": registry.url})
+    consumer = DeserializingConsumer({
+        "bootstrap.servers": broker.bootstrap, "group.id": unique_topic("json-reader"),
+        "auto.offset.reset": "earliest", "key.deserializer": StringDeserializer("utf_8"),
+        "value.deserializer": JSONDeserializer(None, schema_registry_client=client),
+    })
+    consumer.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(got) < 10 and time.monotonic() < deadline:
+            m = consumer.poll(0.5)
+            if m is not None:
+                assert m.error() is None, m.error()
+                got.append(m.value())
+    finally:
+        consumer.close()
+    assert len(got) == 10
+    for v in got:
+        assert set(v) == {"registertime", "userid", "regionid", "gender"}
+        assert isinstance(v["registertime"], int) and v["userid"].startswith("User_")
+        assert v["gender"] in ("MALE", "FEMALE", "OTHER")
+    out = tmp_path / "users.txt"
+    r = connect.create("users-sink", {"connector.class": "FileStreamSink", "topics": topic, "file": str(out), **conv})
+    assert r.status == 201, r
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out.exists() and len(out.read_text().splitlines()) >= 10):
+        time.sleep(0.2)
+    lines = out.read_text().splitlines()
+    assert len(lines) >= 10
+    assert lines[0].startswith("Struct{registertime=") and "userid=User_" in lines[0]

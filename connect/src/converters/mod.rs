@@ -6,6 +6,7 @@
 pub mod avro;
 pub mod json;
 pub mod json_node;
+pub mod json_schema;
 pub mod primitive;
 pub mod registry_client;
 pub mod simple_header;
@@ -56,6 +57,7 @@ pub const CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.converters.FloatConverter",
     "org.apache.kafka.connect.converters.DoubleConverter",
     "io.confluent.connect.avro.AvroConverter",
+    "io.confluent.connect.json.JsonSchemaConverter",
 ];
 
 pub const HEADER_CONVERTER_CLASSES: &[&str] = &[
@@ -86,6 +88,9 @@ pub fn build(class: &str, props: &Props, is_key: bool) -> Result<Box<dyn Convert
         "FloatConverter" => Box::new(primitive::NumberConverter::new(primitive::Kind::Float)),
         "DoubleConverter" => Box::new(primitive::NumberConverter::new(primitive::Kind::Double)),
         "AvroConverter" => Box::new(avro::AvroConverterConfig::parse(&props, is_key)?.build()),
+        "JsonSchemaConverter" => {
+            Box::new(json_schema::JsonSchemaConverterConfig::parse(&props, is_key)?.build())
+        }
         _ => {
             return Err(ConfigError::new(format!(
                 "Class {} could not be found.",
