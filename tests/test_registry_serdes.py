@@ -176,14 +176,20 @@ def test_protobuf_round_trip_with_reference_and_well_known_import(broker, regist
     # The imported file became a subject of its own and the schema refers to it.
     latest = sr.get_latest_version(f"{topic}-value")
     assert latest.schema.schema_type == "PROTOBUF"
+    # The serializer sent a base64 descriptor; it is stored and served as .proto text.
+    text = registry.ok("GET", f"/schemas/ids/{latest.schema_id}")["schema"]
+    assert "message Person {" in text and "import \"acme/address.proto\";" in text, text
     refs = {(r.name, r.subject) for r in latest.schema.references}
     assert ("acme/address.proto", "acme/address.proto") in refs
     status, body, _ = registry.request("GET", f"/subjects/{quote('acme/address.proto')}/versions/1/referencedby")
     assert status == 200 and latest.schema_id in body
 
-    # use.latest.version: the serializer fetches the registered schema.
-    latest_ser = ProtobufSerializer(Person, sr, {"auto.register.schemas": False, "use.latest.version": True,
-                                                 "use.deprecated.format": False})
+    # use.latest.version: the serializer fetches the registered schema (in its
+    # own client: the one above cached the latest version in text format,
+    # and the client's cache does not key on the format).
+    latest_ser = ProtobufSerializer(Person, client(registry), {"auto.register.schemas": False,
+                                                               "use.latest.version": True,
+                                                               "use.deprecated.format": False})
     ctx = SerializationContext(topic, MessageField.VALUE)
     assert des(latest_ser(p2, ctx), ctx) == p2
 

@@ -18,21 +18,26 @@ use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableT
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, FetchRequest, FindCoordinatorRequest, GroupId, ListOffsetsRequest,
-    MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, FetchRequest, FindCoordinatorRequest, GroupId,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest, ProduceRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::{Request, StrBytes};
 use kafka_protocol::ResponseError;
 
 use crate::connection::{Connection, ConnectionConfig};
 use crate::error::{Error, Result};
-use crate::records::{decode_fetched, encode_batch, next_offset_after, ConsumedRecord, ProduceRecord};
+use crate::records::{
+    decode_fetched, encode_batch, next_offset_after, ConsumedRecord, ProduceRecord,
+};
 use crate::versions::ApiVersionMap;
 
 /// How a [`Client`] finds and talks to the cluster.
@@ -55,7 +60,12 @@ impl ClientConfig {
             .split(',')
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
-            .map(|s| s.split_once("://").map_or(s, |(_, rest)| rest).trim_end_matches('/').to_string())
+            .map(|s| {
+                s.split_once("://")
+                    .map_or(s, |(_, rest)| rest)
+                    .trim_end_matches('/')
+                    .to_string()
+            })
             .collect();
         ClientConfig {
             bootstrap,
@@ -109,7 +119,12 @@ pub struct NewTopic {
 
 impl NewTopic {
     pub fn new(name: impl Into<String>, partitions: i32) -> NewTopic {
-        NewTopic { name: name.into(), partitions, replication_factor: -1, configs: Vec::new() }
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor: -1,
+            configs: Vec::new(),
+        }
     }
 
     pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> NewTopic {
@@ -142,7 +157,11 @@ pub struct FetchOptions {
 
 impl Default for FetchOptions {
     fn default() -> Self {
-        FetchOptions { max_wait: Duration::from_millis(500), min_bytes: 1, max_bytes: 16 * 1024 * 1024 }
+        FetchOptions {
+            max_wait: Duration::from_millis(500),
+            min_bytes: 1,
+            max_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -191,7 +210,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("bootstrap", &self.shared.config.bootstrap).finish()
+        f.debug_struct("Client")
+            .field("bootstrap", &self.shared.config.bootstrap)
+            .finish()
     }
 }
 
@@ -201,7 +222,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn topic_name(s: &str) -> TopicName {
@@ -214,7 +237,10 @@ impl Client {
             return Err(Error::InvalidArgument("no bootstrap servers".into()));
         }
         Ok(Client {
-            shared: Arc::new(Shared { config, metadata: Mutex::new(ClusterMetadata::default()) }),
+            shared: Arc::new(Shared {
+                config,
+                metadata: Mutex::new(ClusterMetadata::default()),
+            }),
             pool: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -222,7 +248,10 @@ impl Client {
     /// A handle sharing metadata but with connections of its own, for a task
     /// whose long polls must not delay everyone else's requests.
     pub fn fork(&self) -> Client {
-        Client { shared: self.shared.clone(), pool: Arc::new(Mutex::new(HashMap::new())) }
+        Client {
+            shared: self.shared.clone(),
+            pool: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -237,7 +266,10 @@ impl Client {
     // --- connections ---------------------------------------------------------
 
     fn slot(&self, addr: &str) -> Slot {
-        lock(&self.pool).entry(addr.to_string()).or_default().clone()
+        lock(&self.pool)
+            .entry(addr.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Sends `req` at `version` on the pooled connection to `addr`,
@@ -280,13 +312,22 @@ impl Client {
         let versions = self.versions_at(addr).await?;
         versions.get(api).ok_or_else(|| {
             let (min, max) = crate::versions::our_range(api).unwrap_or((0, 0));
-            Error::UnsupportedApi { addr: addr.to_string(), api, min, max }
+            Error::UnsupportedApi {
+                addr: addr.to_string(),
+                api,
+                min,
+                max,
+            }
         })
     }
 
     /// Known brokers first, then the bootstrap list, without duplicates.
     fn candidate_addrs(&self) -> Vec<String> {
-        let mut addrs: Vec<String> = lock(&self.shared.metadata).brokers.values().cloned().collect();
+        let mut addrs: Vec<String> = lock(&self.shared.metadata)
+            .brokers
+            .values()
+            .cloned()
+            .collect();
         for b in &self.shared.config.bootstrap {
             if !addrs.contains(b) {
                 addrs.push(b.clone());
@@ -330,7 +371,8 @@ impl Client {
                     if e.invalidates_metadata() {
                         self.invalidate_metadata();
                     }
-                    let wait = (self.shared.config.retry_backoff * attempt).min(Duration::from_secs(2));
+                    let wait =
+                        (self.shared.config.retry_backoff * attempt).min(Duration::from_secs(2));
                     tracing::debug!(what, attempt, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -347,7 +389,8 @@ impl Client {
 
     /// Fetches metadata for `topics` (all topics for `None`) and caches it.
     pub async fn metadata(&self, topics: Option<&[&str]>) -> Result<ClusterMetadata> {
-        self.retrying("metadata", || self.metadata_once(topics)).await
+        self.retrying("metadata", || self.metadata_once(topics))
+            .await
     }
 
     async fn metadata_once(&self, topics: Option<&[&str]>) -> Result<ClusterMetadata> {
@@ -374,11 +417,17 @@ impl Client {
         let mut md = ClusterMetadata {
             cluster_id: resp.cluster_id.map(|s| s.to_string()),
             controller: (resp.controller_id.0 >= 0).then_some(resp.controller_id.0),
-            brokers: resp.brokers.iter().map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port))).collect(),
+            brokers: resp
+                .brokers
+                .iter()
+                .map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port)))
+                .collect(),
             topics: BTreeMap::new(),
         };
         for t in resp.topics {
-            let Some(name) = t.name.map(|n| n.0.to_string()) else { continue };
+            let Some(name) = t.name.map(|n| n.0.to_string()) else {
+                continue;
+            };
             let partitions = t
                 .partitions
                 .iter()
@@ -429,18 +478,25 @@ impl Client {
             message: None,
         })?;
         if let Some(code) = t.error {
-            return Err(Error::Kafka { code, context: format!("metadata for {topic}"), message: None });
+            return Err(Error::Kafka {
+                code,
+                context: format!("metadata for {topic}"),
+                message: None,
+            });
         }
         let p = t.partitions.get(&partition).ok_or_else(|| Error::Kafka {
             code: ResponseError::UnknownTopicOrPartition,
             context: format!("metadata for {topic}-{partition}"),
             message: None,
         })?;
-        md.brokers.get(&p.leader).cloned().ok_or_else(|| Error::Kafka {
-            code: ResponseError::LeaderNotAvailable,
-            context: format!("leader of {topic}-{partition}"),
-            message: None,
-        })
+        md.brokers
+            .get(&p.leader)
+            .cloned()
+            .ok_or_else(|| Error::Kafka {
+                code: ResponseError::LeaderNotAvailable,
+                context: format!("leader of {topic}-{partition}"),
+                message: None,
+            })
     }
 
     fn cached_leader(&self, topic: &str, partition: i32) -> Option<String> {
@@ -456,7 +512,8 @@ impl Client {
 
     /// Creates a topic; an existing topic is not an error.
     pub async fn create_topic(&self, topic: &NewTopic) -> Result<TopicCreation> {
-        self.retrying("create topic", || self.create_topic_once(topic)).await
+        self.retrying("create topic", || self.create_topic_once(topic))
+            .await
     }
 
     async fn create_topic_once(&self, topic: &NewTopic) -> Result<TopicCreation> {
@@ -486,7 +543,13 @@ impl Client {
                 .collect();
             let mut req = CreateTopicsRequest::default();
             req.topics = vec![t];
-            req.timeout_ms = self.shared.config.connection.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+            req.timeout_ms = self
+                .shared
+                .config
+                .connection
+                .request_timeout
+                .as_millis()
+                .min(i32::MAX as u128) as i32;
             self.send_to(&addr, &req, version, Duration::ZERO).await
         };
         let resp = match controller {
@@ -497,7 +560,9 @@ impl Client {
             .topics
             .iter()
             .find(|r| r.name.0.as_str() == topic.name)
-            .ok_or_else(|| Error::UnexpectedResponse(format!("CreateTopics response without {}", topic.name)))?;
+            .ok_or_else(|| {
+                Error::UnexpectedResponse(format!("CreateTopics response without {}", topic.name))
+            })?;
         match ResponseError::try_from_code(r.error_code) {
             None => Ok(TopicCreation::Created),
             Some(ResponseError::TopicAlreadyExists) => Ok(TopicCreation::AlreadyExisted),
@@ -519,9 +584,18 @@ impl Client {
     /// Appends `records` as one batch with acks=all; returns the base offset.
     /// Retries may duplicate a batch whose ack was lost (no idempotent
     /// producer id): callers write state where a repeat is harmless.
-    pub async fn produce(&self, topic: &str, partition: i32, records: &[ProduceRecord]) -> Result<i64> {
-        let batch = encode_batch(records, now_ms()).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        self.retrying("produce", || self.produce_once(topic, partition, batch.clone())).await
+    pub async fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: &[ProduceRecord],
+    ) -> Result<i64> {
+        let batch =
+            encode_batch(records, now_ms()).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        self.retrying("produce", || {
+            self.produce_once(topic, partition, batch.clone())
+        })
+        .await
     }
 
     async fn produce_once(&self, topic: &str, partition: i32, batch: Bytes) -> Result<i64> {
@@ -535,7 +609,13 @@ impl Client {
         td.partition_data = vec![pd];
         let mut req = ProduceRequest::default();
         req.acks = -1;
-        req.timeout_ms = self.shared.config.connection.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+        req.timeout_ms = self
+            .shared
+            .config
+            .connection
+            .request_timeout
+            .as_millis()
+            .min(i32::MAX as u128) as i32;
         req.topic_data = vec![td];
         let resp = self.send_to(&addr, &req, version, Duration::ZERO).await?;
         let p = resp
@@ -544,7 +624,9 @@ impl Client {
             .filter(|t| t.name.0.as_str() == topic)
             .flat_map(|t| t.partition_responses.iter())
             .find(|p| p.index == partition)
-            .ok_or_else(|| Error::UnexpectedResponse(format!("Produce response without {topic}-{partition}")))?;
+            .ok_or_else(|| {
+                Error::UnexpectedResponse(format!("Produce response without {topic}-{partition}"))
+            })?;
         if let Some(e) = Error::from_code(
             p.error_code,
             format!("produce to {topic}-{partition}"),
@@ -558,11 +640,24 @@ impl Client {
     // --- fetch -------------------------------------------------------------
 
     /// Reads from `offset`, waiting up to `opts.max_wait` for data.
-    pub async fn fetch(&self, topic: &str, partition: i32, offset: i64, opts: &FetchOptions) -> Result<Fetched> {
-        self.retrying("fetch", || self.fetch_once(topic, partition, offset, opts)).await
+    pub async fn fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        opts: &FetchOptions,
+    ) -> Result<Fetched> {
+        self.retrying("fetch", || self.fetch_once(topic, partition, offset, opts))
+            .await
     }
 
-    async fn fetch_once(&self, topic: &str, partition: i32, offset: i64, opts: &FetchOptions) -> Result<Fetched> {
+    async fn fetch_once(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        opts: &FetchOptions,
+    ) -> Result<Fetched> {
         let addr = self.leader_for(topic, partition).await?;
         let version = self.version_at(&addr, ApiKey::Fetch).await?;
         let mut fp = FetchPartition::default();
@@ -578,7 +673,9 @@ impl Client {
         req.max_bytes = opts.max_bytes;
         req.topics = vec![ft];
         let resp = self.send_to(&addr, &req, version, opts.max_wait).await?;
-        if let Some(e) = Error::from_code(resp.error_code, format!("fetch {topic}-{partition}"), None) {
+        if let Some(e) =
+            Error::from_code(resp.error_code, format!("fetch {topic}-{partition}"), None)
+        {
             return Err(e);
         }
         let p = resp
@@ -587,21 +684,41 @@ impl Client {
             .filter(|t| t.topic.0.as_str() == topic)
             .flat_map(|t| t.partitions.into_iter())
             .find(|p| p.partition_index == partition)
-            .ok_or_else(|| Error::UnexpectedResponse(format!("Fetch response without {topic}-{partition}")))?;
-        if let Some(e) = Error::from_code(p.error_code, format!("fetch {topic}-{partition} at {offset}"), None) {
+            .ok_or_else(|| {
+                Error::UnexpectedResponse(format!("Fetch response without {topic}-{partition}"))
+            })?;
+        if let Some(e) = Error::from_code(
+            p.error_code,
+            format!("fetch {topic}-{partition} at {offset}"),
+            None,
+        ) {
             return Err(e);
         }
         let raw = p.records.unwrap_or_default();
         let next_batch = next_offset_after(&raw);
-        let records = decode_fetched(raw, offset)
-            .map_err(|e| Error::Protocol { addr, message: format!("records of {topic}-{partition}: {e}") })?;
-        let next_offset = records.last().map_or(offset, |r| r.offset + 1).max(next_batch.unwrap_or(offset)).max(offset);
-        Ok(Fetched { records, high_watermark: p.high_watermark, log_start_offset: p.log_start_offset, next_offset })
+        let records = decode_fetched(raw, offset).map_err(|e| Error::Protocol {
+            addr,
+            message: format!("records of {topic}-{partition}: {e}"),
+        })?;
+        let next_offset = records
+            .last()
+            .map_or(offset, |r| r.offset + 1)
+            .max(next_batch.unwrap_or(offset))
+            .max(offset);
+        Ok(Fetched {
+            records,
+            high_watermark: p.high_watermark,
+            log_start_offset: p.log_start_offset,
+            next_offset,
+        })
     }
 
     /// The earliest or latest (next to be written) offset of a partition.
     pub async fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
-        self.retrying("list offsets", || self.list_offset_once(topic, partition, spec)).await
+        self.retrying("list offsets", || {
+            self.list_offset_once(topic, partition, spec)
+        })
+        .await
     }
 
     async fn list_offset_once(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
@@ -626,8 +743,16 @@ impl Client {
             .filter(|t| t.name.0.as_str() == topic)
             .flat_map(|t| t.partitions.iter())
             .find(|p| p.partition_index == partition)
-            .ok_or_else(|| Error::UnexpectedResponse(format!("ListOffsets response without {topic}-{partition}")))?;
-        if let Some(e) = Error::from_code(p.error_code, format!("list offsets of {topic}-{partition}"), None) {
+            .ok_or_else(|| {
+                Error::UnexpectedResponse(format!(
+                    "ListOffsets response without {topic}-{partition}"
+                ))
+            })?;
+        if let Some(e) = Error::from_code(
+            p.error_code,
+            format!("list offsets of {topic}-{partition}"),
+            None,
+        ) {
             return Err(e);
         }
         Ok(p.offset)
@@ -637,7 +762,8 @@ impl Client {
 
     /// The address of `group_id`'s coordinator.
     pub async fn find_coordinator(&self, group_id: &str) -> Result<String> {
-        self.retrying("find coordinator", || self.find_coordinator_once(group_id)).await
+        self.retrying("find coordinator", || self.find_coordinator_once(group_id))
+            .await
     }
 
     async fn find_coordinator_once(&self, group_id: &str) -> Result<String> {
@@ -656,15 +782,23 @@ impl Client {
                     .coordinators
                     .iter()
                     .find(|c| c.key.as_str() == group_id)
-                    .ok_or_else(|| Error::UnexpectedResponse(format!("FindCoordinator without {group_id}")))?;
-                if let Some(e) = Error::from_code(c.error_code, context, c.error_message.as_ref().map(|m| m.to_string())) {
+                    .ok_or_else(|| {
+                        Error::UnexpectedResponse(format!("FindCoordinator without {group_id}"))
+                    })?;
+                if let Some(e) = Error::from_code(
+                    c.error_code,
+                    context,
+                    c.error_message.as_ref().map(|m| m.to_string()),
+                ) {
                     return Err(e);
                 }
                 Ok(format!("{}:{}", c.host, c.port))
             } else {
-                if let Some(e) =
-                    Error::from_code(resp.error_code, context, resp.error_message.as_ref().map(|m| m.to_string()))
-                {
+                if let Some(e) = Error::from_code(
+                    resp.error_code,
+                    context,
+                    resp.error_message.as_ref().map(|m| m.to_string()),
+                ) {
                     return Err(e);
                 }
                 Ok(format!("{}:{}", resp.host, resp.port))
@@ -683,7 +817,8 @@ impl Client {
     ) -> Result<()> {
         self.retrying("commit offsets", || async {
             let addr = self.find_coordinator_once(group_id).await?;
-            self.commit_offsets_at(&addr, group_id, generation, offsets).await
+            self.commit_offsets_at(&addr, group_id, generation, offsets)
+                .await
         })
         .await
     }
@@ -701,7 +836,9 @@ impl Client {
             let mut p = OffsetCommitRequestPartition::default();
             p.partition_index = o.partition;
             p.committed_offset = o.offset;
-            p.committed_metadata = Some(StrBytes::from_string(o.metadata.clone().unwrap_or_default()));
+            p.committed_metadata = Some(StrBytes::from_string(
+                o.metadata.clone().unwrap_or_default(),
+            ));
             by_topic.entry(o.topic.as_str()).or_default().push(p);
         }
         let mut req = OffsetCommitRequest::default();
@@ -722,9 +859,11 @@ impl Client {
         let resp = self.send_to(addr, &req, version, Duration::ZERO).await?;
         for t in &resp.topics {
             for p in &t.partitions {
-                if let Some(e) =
-                    Error::from_code(p.error_code, format!("commit offset of {}-{}", t.name.0, p.partition_index), None)
-                {
+                if let Some(e) = Error::from_code(
+                    p.error_code,
+                    format!("commit offset of {}-{}", t.name.0, p.partition_index),
+                    None,
+                ) {
                     return Err(e);
                 }
             }
@@ -733,7 +872,11 @@ impl Client {
     }
 
     /// The committed offsets of `group_id` for the given partitions.
-    pub async fn fetch_offsets(&self, group_id: &str, partitions: &[(String, i32)]) -> Result<Vec<CommittedOffset>> {
+    pub async fn fetch_offsets(
+        &self,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<CommittedOffset>> {
         self.retrying("fetch offsets", || async {
             let addr = self.find_coordinator_once(group_id).await?;
             self.fetch_offsets_at(&addr, group_id, partitions).await
@@ -791,7 +934,9 @@ impl Client {
                 .groups
                 .into_iter()
                 .find(|g| g.group_id.0.as_str() == group_id)
-                .ok_or_else(|| Error::UnexpectedResponse(format!("OffsetFetch without group {group_id}")))?;
+                .ok_or_else(|| {
+                    Error::UnexpectedResponse(format!("OffsetFetch without group {group_id}"))
+                })?;
             if let Some(e) = Error::from_code(g.error_code, context.clone(), None) {
                 return Err(e);
             }
@@ -834,9 +979,15 @@ impl Client {
     pub async fn supports_groups(&self) -> Result<bool> {
         self.on_any_broker("api versions", |addr| async move {
             let v = self.versions_at(&addr).await?;
-            Ok([ApiKey::FindCoordinator, ApiKey::JoinGroup, ApiKey::SyncGroup, ApiKey::Heartbeat, ApiKey::LeaveGroup]
-                .iter()
-                .all(|a| v.supports(*a)))
+            Ok([
+                ApiKey::FindCoordinator,
+                ApiKey::JoinGroup,
+                ApiKey::SyncGroup,
+                ApiKey::Heartbeat,
+                ApiKey::LeaveGroup,
+            ]
+            .iter()
+            .all(|a| v.supports(*a)))
         })
         .await
     }

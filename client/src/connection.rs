@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 use kafka_protocol::ResponseError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,7 +53,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("addr", &self.addr).finish()
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -60,8 +64,14 @@ impl Connection {
     pub async fn connect(addr: &str, config: &ConnectionConfig) -> Result<Connection> {
         let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| Error::Timeout { what: format!("connect to {addr}"), millis: config.connect_timeout.as_millis() })?
-            .map_err(|source| Error::Io { addr: addr.to_string(), source })?;
+            .map_err(|_| Error::Timeout {
+                what: format!("connect to {addr}"),
+                millis: config.connect_timeout.as_millis(),
+            })?
+            .map_err(|source| Error::Io {
+                addr: addr.to_string(),
+                source,
+            })?;
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
             addr: addr.to_string(),
@@ -96,7 +106,10 @@ impl Connection {
             }
             let resp: ApiVersionsResponse = self.send(&req, version, Duration::ZERO).await?;
             if resp.error_code == ResponseError::UnsupportedVersion.code() {
-                let theirs = resp.api_keys.iter().find(|k| k.api_key == ApiKey::ApiVersions as i16);
+                let theirs = resp
+                    .api_keys
+                    .iter()
+                    .find(|k| k.api_key == ApiKey::ApiVersions as i16);
                 match theirs {
                     Some(k) if k.max_version < version && k.max_version >= 0 => {
                         version = k.max_version;
@@ -112,29 +125,50 @@ impl Connection {
                     }
                 }
             }
-            if let Some(e) = Error::from_code(resp.error_code, format!("ApiVersions to {}", self.addr), None) {
+            if let Some(e) = Error::from_code(
+                resp.error_code,
+                format!("ApiVersions to {}", self.addr),
+                None,
+            ) {
                 return Err(e);
             }
-            let theirs: Vec<(i16, i16, i16)> =
-                resp.api_keys.iter().map(|k| (k.api_key, k.min_version, k.max_version)).collect();
+            let theirs: Vec<(i16, i16, i16)> = resp
+                .api_keys
+                .iter()
+                .map(|k| (k.api_key, k.min_version, k.max_version))
+                .collect();
             self.versions = ApiVersionMap::negotiate(OURS, &theirs);
             tracing::debug!(addr = %self.addr, apis = theirs.len(), "negotiated api versions");
             return Ok(());
         }
-        Err(Error::UnsupportedApi { addr: self.addr.clone(), api: ApiKey::ApiVersions, min: 0, max: our_max })
+        Err(Error::UnsupportedApi {
+            addr: self.addr.clone(),
+            api: ApiKey::ApiVersions,
+            min: 0,
+            max: our_max,
+        })
     }
 
     /// The negotiated version for `api`, or [`Error::UnsupportedApi`].
     pub fn version_for(&self, api: ApiKey) -> Result<i16> {
         self.versions.get(api).ok_or_else(|| {
             let (min, max) = our_range(api).unwrap_or((0, 0));
-            Error::UnsupportedApi { addr: self.addr.clone(), api, min, max }
+            Error::UnsupportedApi {
+                addr: self.addr.clone(),
+                api,
+                min,
+                max,
+            }
         })
     }
 
     /// Sends `req` at the negotiated version. `long_poll` is how long the
     /// broker may legitimately hold the request (added to the timeout).
-    pub async fn call<R: Request>(&mut self, req: &R, long_poll: Duration) -> Result<(i16, R::Response)> {
+    pub async fn call<R: Request>(
+        &mut self,
+        req: &R,
+        long_poll: Duration,
+    ) -> Result<(i16, R::Response)> {
         let api = api_key::<R>()?;
         let version = self.version_for(api)?;
         let resp = self.send(req, version, long_poll).await?;
@@ -142,40 +176,74 @@ impl Connection {
     }
 
     /// Sends `req` at `version` and waits for its response.
-    pub async fn send<R: Request>(&mut self, req: &R, version: i16, long_poll: Duration) -> Result<R::Response> {
+    pub async fn send<R: Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+        long_poll: Duration,
+    ) -> Result<R::Response> {
         let api = api_key::<R>()?;
         let correlation_id = self.next_correlation;
         self.next_correlation = self.next_correlation.wrapping_add(1);
         let frame = encode_request(req, api, version, correlation_id, &self.config.client_id)
-            .map_err(|e| Error::Protocol { addr: self.addr.clone(), message: format!("encode {api:?} v{version}: {e}") })?;
+            .map_err(|e| Error::Protocol {
+                addr: self.addr.clone(),
+                message: format!("encode {api:?} v{version}: {e}"),
+            })?;
         let deadline = self.config.request_timeout + long_poll;
         let body = tokio::time::timeout(deadline, self.round_trip(&frame))
             .await
-            .map_err(|_| Error::Timeout { what: format!("{api:?} to {}", self.addr), millis: deadline.as_millis() })??;
-        decode_response::<R>(body, api, version, correlation_id)
-            .map_err(|message| Error::Protocol { addr: self.addr.clone(), message })
+            .map_err(|_| Error::Timeout {
+                what: format!("{api:?} to {}", self.addr),
+                millis: deadline.as_millis(),
+            })??;
+        decode_response::<R>(body, api, version, correlation_id).map_err(|message| {
+            Error::Protocol {
+                addr: self.addr.clone(),
+                message,
+            }
+        })
     }
 
     async fn round_trip(&mut self, frame: &[u8]) -> Result<Bytes> {
-        let io = |source| Error::Io { addr: self.addr.clone(), source };
+        let io = |source| Error::Io {
+            addr: self.addr.clone(),
+            source,
+        };
         self.stream.write_all(frame).await.map_err(io)?;
         let mut len = [0u8; 4];
-        self.stream.read_exact(&mut len).await.map_err(|source| Error::Io { addr: self.addr.clone(), source })?;
+        self.stream
+            .read_exact(&mut len)
+            .await
+            .map_err(|source| Error::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
         let len = i32::from_be_bytes(len);
         if len < 0 || len as usize > self.config.max_response_bytes {
             return Err(Error::Protocol {
                 addr: self.addr.clone(),
-                message: format!("response frame of {len} bytes (limit {})", self.config.max_response_bytes),
+                message: format!(
+                    "response frame of {len} bytes (limit {})",
+                    self.config.max_response_bytes
+                ),
             });
         }
         let mut buf = vec![0u8; len as usize];
-        self.stream.read_exact(&mut buf).await.map_err(|source| Error::Io { addr: self.addr.clone(), source })?;
+        self.stream
+            .read_exact(&mut buf)
+            .await
+            .map_err(|source| Error::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
         Ok(Bytes::from(buf))
     }
 }
 
 fn api_key<R: Request>() -> Result<ApiKey> {
-    ApiKey::try_from(R::KEY).map_err(|_| Error::InvalidArgument(format!("unknown api key {}", R::KEY)))
+    ApiKey::try_from(R::KEY)
+        .map_err(|_| Error::InvalidArgument(format!("unknown api key {}", R::KEY)))
 }
 
 /// A size-prefixed request frame. Pure, for tests.
@@ -210,7 +278,10 @@ pub fn decode_response<R: Request>(
     let header = ResponseHeader::decode(&mut body, api.response_header_version(version))
         .map_err(|e| format!("{api:?} v{version} response header: {e}"))?;
     if header.correlation_id != correlation_id {
-        return Err(format!("correlation id {} where {correlation_id} was expected", header.correlation_id));
+        return Err(format!(
+            "correlation id {} where {correlation_id} was expected",
+            header.correlation_id
+        ));
     }
     R::Response::decode(&mut body, version).map_err(|e| format!("{api:?} v{version} response: {e}"))
 }
@@ -222,7 +293,8 @@ mod tests {
 
     #[test]
     fn frame_has_size_prefix_and_header() {
-        let f = encode_request(&MetadataRequest::default(), ApiKey::Metadata, 12, 7, "me").expect("encode");
+        let f = encode_request(&MetadataRequest::default(), ApiKey::Metadata, 12, 7, "me")
+            .expect("encode");
         let len = i32::from_be_bytes([f[0], f[1], f[2], f[3]]) as usize;
         assert_eq!(len, f.len() - 4);
         assert_eq!(i16::from_be_bytes([f[4], f[5]]), ApiKey::Metadata as i16);
@@ -235,17 +307,26 @@ mod tests {
         let mut body = BytesMut::new();
         let mut h = ResponseHeader::default();
         h.correlation_id = 5;
-        h.encode(&mut body, ApiKey::Metadata.response_header_version(12)).expect("h");
-        MetadataResponse::default().encode(&mut body, 12).expect("b");
+        h.encode(&mut body, ApiKey::Metadata.response_header_version(12))
+            .expect("h");
+        MetadataResponse::default()
+            .encode(&mut body, 12)
+            .expect("b");
         let body = body.freeze();
         assert!(decode_response::<MetadataRequest>(body.clone(), ApiKey::Metadata, 12, 5).is_ok());
-        let err = decode_response::<MetadataRequest>(body, ApiKey::Metadata, 12, 6).expect_err("mismatch");
+        let err = decode_response::<MetadataRequest>(body, ApiKey::Metadata, 12, 6)
+            .expect_err("mismatch");
         assert!(err.contains("correlation"), "{err}");
     }
 
     #[test]
     fn truncated_response_is_an_error_not_a_panic() {
-        let err = decode_response::<MetadataRequest>(Bytes::from_static(&[0, 0]), ApiKey::Metadata, 12, 1);
+        let err = decode_response::<MetadataRequest>(
+            Bytes::from_static(&[0, 0]),
+            ApiKey::Metadata,
+            12,
+            1,
+        );
         assert!(err.is_err());
     }
 }

@@ -33,7 +33,12 @@ pub enum Error {
 
     /// Neither side can speak a version of this API the other understands.
     #[error("the broker at {addr} does not support {api:?} in versions {min}..={max}")]
-    UnsupportedApi { addr: String, api: ApiKey, min: i16, max: i16 },
+    UnsupportedApi {
+        addr: String,
+        api: ApiKey,
+        min: i16,
+        max: i16,
+    },
 
     /// No response within the request timeout.
     #[error("timed out after {millis} ms: {what}")]
@@ -55,8 +60,16 @@ pub enum Error {
 
 impl Error {
     /// Builds a [`Error::Kafka`] from a response's error code; `None` for 0.
-    pub fn from_code(code: i16, context: impl Into<String>, message: Option<String>) -> Option<Error> {
-        ResponseError::try_from_code(code).map(|code| Error::Kafka { code, context: context.into(), message })
+    pub fn from_code(
+        code: i16,
+        context: impl Into<String>,
+        message: Option<String>,
+    ) -> Option<Error> {
+        ResponseError::try_from_code(code).map(|code| Error::Kafka {
+            code,
+            context: context.into(),
+            message,
+        })
     }
 
     /// The Kafka error code, when the broker sent one.
@@ -73,8 +86,12 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Io { .. } | Error::Timeout { .. } | Error::NoBroker(_) => true,
-            Error::Kafka { code, .. } => code.is_retriable() || matches!(code, ResponseError::NotCoordinator),
-            Error::Protocol { .. } | Error::UnsupportedApi { .. } | Error::UnexpectedResponse(_) => false,
+            Error::Kafka { code, .. } => {
+                code.is_retriable() || matches!(code, ResponseError::NotCoordinator)
+            }
+            Error::Protocol { .. }
+            | Error::UnsupportedApi { .. }
+            | Error::UnexpectedResponse(_) => false,
             Error::InvalidArgument(_) => false,
         }
     }
@@ -99,7 +116,10 @@ impl Error {
 
     /// Whether the connection that produced this error must be discarded.
     pub(crate) fn breaks_connection(&self) -> bool {
-        matches!(self, Error::Io { .. } | Error::Protocol { .. } | Error::Timeout { .. })
+        matches!(
+            self,
+            Error::Io { .. } | Error::Protocol { .. } | Error::Timeout { .. }
+        )
     }
 }
 
@@ -114,22 +134,29 @@ mod tests {
 
     #[test]
     fn retriable_codes_follow_the_protocol() {
-        let e = Error::from_code(ResponseError::NotLeaderOrFollower.code(), "produce", None).expect("error");
+        let e = Error::from_code(ResponseError::NotLeaderOrFollower.code(), "produce", None)
+            .expect("error");
         assert!(e.is_retriable());
         assert!(e.invalidates_metadata());
-        let e = Error::from_code(ResponseError::TopicAlreadyExists.code(), "create", None).expect("error");
+        let e = Error::from_code(ResponseError::TopicAlreadyExists.code(), "create", None)
+            .expect("error");
         assert!(!e.is_retriable());
         assert_eq!(e.kafka_code(), Some(ResponseError::TopicAlreadyExists));
         // NOT_COORDINATOR is not retriable in the protocol table, but a new
         // FindCoordinator fixes it, so the client treats it as retriable.
-        let e = Error::from_code(ResponseError::NotCoordinator.code(), "join", None).expect("error");
+        let e =
+            Error::from_code(ResponseError::NotCoordinator.code(), "join", None).expect("error");
         assert!(e.is_retriable());
     }
 
     #[test]
     fn display_names_the_code_and_message() {
-        let e = Error::from_code(ResponseError::InvalidConfig.code(), "create topic _schemas", Some("bad".into()))
-            .expect("error");
+        let e = Error::from_code(
+            ResponseError::InvalidConfig.code(),
+            "create topic _schemas",
+            Some("bad".into()),
+        )
+        .expect("error");
         let s = e.to_string();
         assert!(s.contains("create topic _schemas"), "{s}");
         assert!(s.contains("(bad)"), "{s}");

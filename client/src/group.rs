@@ -15,7 +15,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use kafka_protocol::messages::{ApiKey, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest};
+use kafka_protocol::messages::{
+    ApiKey, GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
@@ -81,7 +83,10 @@ pub fn needs_rejoin(err: &Error) -> bool {
         )
     ) || matches!(err, Error::Io { .. } | Error::Timeout { .. })
         || err.kafka_code().is_some_and(|c| {
-            matches!(c, ResponseError::NotCoordinator | ResponseError::CoordinatorNotAvailable)
+            matches!(
+                c,
+                ResponseError::NotCoordinator | ResponseError::CoordinatorNotAvailable
+            )
         })
 }
 
@@ -121,7 +126,10 @@ impl GroupMember {
     }
 
     pub fn generation(&self) -> GroupGeneration {
-        GroupGeneration { generation_id: self.generation_id, member_id: self.member_id.clone() }
+        GroupGeneration {
+            generation_id: self.generation_id,
+            member_id: self.member_id.clone(),
+        }
     }
 
     pub fn config(&self) -> &GroupConfig {
@@ -169,7 +177,8 @@ impl GroupMember {
                         continue;
                     }
                     self.check_coordinator(&e);
-                    let again = e.is_retriable() || code == Some(ResponseError::RebalanceInProgress);
+                    let again =
+                        e.is_retriable() || code == Some(ResponseError::RebalanceInProgress);
                     if !again || failures >= retries {
                         return Err(e);
                     }
@@ -202,9 +211,16 @@ impl GroupMember {
             })
             .collect();
         // The coordinator holds JoinGroup until every member has rejoined.
-        let long_poll = self.config.rebalance_timeout.max(self.config.session_timeout);
+        let long_poll = self
+            .config
+            .rebalance_timeout
+            .max(self.config.session_timeout);
         let resp = self.client.send_to(&addr, &req, version, long_poll).await?;
-        if let Some(e) = Error::from_code(resp.error_code, format!("join group {}", self.config.group_id), None) {
+        if let Some(e) = Error::from_code(
+            resp.error_code,
+            format!("join group {}", self.config.group_id),
+            None,
+        ) {
             if e.kafka_code() == Some(ResponseError::MemberIdRequired) {
                 self.member_id = resp.member_id.to_string();
             }
@@ -253,9 +269,16 @@ impl GroupMember {
                     a
                 })
                 .collect();
-            let long_poll = self.config.rebalance_timeout.max(self.config.session_timeout);
+            let long_poll = self
+                .config
+                .rebalance_timeout
+                .max(self.config.session_timeout);
             let resp = self.client.send_to(&addr, &req, version, long_poll).await?;
-            match Error::from_code(resp.error_code, format!("sync group {}", self.config.group_id), None) {
+            match Error::from_code(
+                resp.error_code,
+                format!("sync group {}", self.config.group_id),
+                None,
+            ) {
                 Some(e) => Err(e),
                 None => Ok(resp.assignment),
             }
@@ -275,8 +298,15 @@ impl GroupMember {
             req.group_id = self.group_id();
             req.generation_id = self.generation_id;
             req.member_id = StrBytes::from_string(self.member_id.clone());
-            let resp = self.client.send_to(&addr, &req, version, Duration::ZERO).await?;
-            match Error::from_code(resp.error_code, format!("heartbeat to group {}", self.config.group_id), None) {
+            let resp = self
+                .client
+                .send_to(&addr, &req, version, Duration::ZERO)
+                .await?;
+            match Error::from_code(
+                resp.error_code,
+                format!("heartbeat to group {}", self.config.group_id),
+                None,
+            ) {
                 Some(e) => Err(e),
                 None => Ok(()),
             }
@@ -305,7 +335,10 @@ impl GroupMember {
             } else {
                 req.member_id = StrBytes::from_string(self.member_id.clone());
             }
-            let resp = self.client.send_to(&addr, &req, version, Duration::ZERO).await?;
+            let resp = self
+                .client
+                .send_to(&addr, &req, version, Duration::ZERO)
+                .await?;
             let context = format!("leave group {}", self.config.group_id);
             if let Some(e) = Error::from_code(resp.error_code, context.clone(), None) {
                 return Err(e);
@@ -327,16 +360,24 @@ impl GroupMember {
     pub async fn commit_offsets(&mut self, offsets: &[CommittedOffset]) -> Result<()> {
         let addr = self.coordinator().await?;
         let generation = self.generation();
-        let result =
-            self.client.commit_offsets_at(&addr, &self.config.group_id, Some(&generation), offsets).await;
+        let result = self
+            .client
+            .commit_offsets_at(&addr, &self.config.group_id, Some(&generation), offsets)
+            .await;
         self.after(&result);
         result
     }
 
     /// Reads the group's committed offsets for `partitions`.
-    pub async fn fetch_offsets(&mut self, partitions: &[(String, i32)]) -> Result<Vec<CommittedOffset>> {
+    pub async fn fetch_offsets(
+        &mut self,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<CommittedOffset>> {
         let addr = self.coordinator().await?;
-        let result = self.client.fetch_offsets_at(&addr, &self.config.group_id, partitions).await;
+        let result = self
+            .client
+            .fetch_offsets_at(&addr, &self.config.group_id, partitions)
+            .await;
         self.after(&result);
         result
     }
@@ -379,6 +420,10 @@ mod tests {
             members: vec![],
         };
         assert!(j.is_leader());
-        assert!(!JoinedGroup { member_id: "b".into(), ..j }.is_leader());
+        assert!(!JoinedGroup {
+            member_id: "b".into(),
+            ..j
+        }
+        .is_leader());
     }
 }

@@ -21,8 +21,8 @@ pub mod records;
 pub mod versions;
 
 pub use client::{
-    Client, ClientConfig, ClusterMetadata, CommittedOffset, FetchOptions, Fetched, GroupGeneration, NewTopic,
-    OffsetSpec, PartitionMetadata, TopicCreation, TopicMetadata,
+    Client, ClientConfig, ClusterMetadata, CommittedOffset, FetchOptions, Fetched, GroupGeneration,
+    NewTopic, OffsetSpec, PartitionMetadata, TopicCreation, TopicMetadata,
 };
 pub use connection::ConnectionConfig;
 pub use error::{Error, Result};

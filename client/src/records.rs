@@ -10,8 +10,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType, NO_PRODUCER_EPOCH,
-    NO_PRODUCER_ID, NO_SEQUENCE,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
 
 /// A record to produce. Header keys are strings, as in Kafka's record format.
@@ -26,10 +26,18 @@ pub struct ProduceRecord {
 
 impl ProduceRecord {
     pub fn new(key: Option<impl Into<Bytes>>, value: Option<impl Into<Bytes>>) -> ProduceRecord {
-        ProduceRecord { key: key.map(Into::into), value: value.map(Into::into), ..Default::default() }
+        ProduceRecord {
+            key: key.map(Into::into),
+            value: value.map(Into::into),
+            ..Default::default()
+        }
     }
 
-    pub fn with_header(mut self, key: impl Into<String>, value: Option<impl Into<Bytes>>) -> ProduceRecord {
+    pub fn with_header(
+        mut self,
+        key: impl Into<String>,
+        value: Option<impl Into<Bytes>>,
+    ) -> ProduceRecord {
         self.headers.push((key.into(), value.map(Into::into)));
         self
     }
@@ -82,7 +90,14 @@ pub fn encode_batch(records: &[ProduceRecord], now_ms: i64) -> anyhow::Result<By
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, &recs, &RecordEncodeOptions { version: 2, compression: Compression::None })?;
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &recs,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )?;
     Ok(buf.freeze())
 }
 
@@ -108,7 +123,10 @@ pub fn decode_fetched(mut data: Bytes, from_offset: i64) -> anyhow::Result<Vec<C
         let mut batch = data.split_to(total);
         if batch.len() <= MAGIC_OFFSET || batch[MAGIC_OFFSET] != 2 {
             // Message sets v0/v1 predate headers; our broker never writes them.
-            anyhow::bail!("unsupported record batch magic {}", batch.get(MAGIC_OFFSET).copied().unwrap_or(0));
+            anyhow::bail!(
+                "unsupported record batch magic {}",
+                batch.get(MAGIC_OFFSET).copied().unwrap_or(0)
+            );
         }
         let set = RecordBatchDecoder::decode(&mut batch)?;
         for r in set.records {
@@ -120,7 +138,11 @@ pub fn decode_fetched(mut data: Bytes, from_offset: i64) -> anyhow::Result<Vec<C
                 timestamp: r.timestamp,
                 key: r.key,
                 value: r.value,
-                headers: r.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
             });
         }
         debug_assert!(!batch.has_remaining() || batch.remaining() < total);
@@ -177,31 +199,56 @@ mod tests {
     fn round_trip_keys_values_headers() {
         let bytes = encode_batch(&sample(), 1_000).expect("encode");
         // Producer id -1 and base sequence -1: a plain, non-idempotent batch.
-        assert_eq!(i64::from_be_bytes(bytes[43..51].try_into().expect("pid")), -1);
-        assert_eq!(i32::from_be_bytes(bytes[53..57].try_into().expect("seq")), -1);
+        assert_eq!(
+            i64::from_be_bytes(bytes[43..51].try_into().expect("pid")),
+            -1
+        );
+        assert_eq!(
+            i32::from_be_bytes(bytes[53..57].try_into().expect("seq")),
+            -1
+        );
         let recs = decode_fetched(bytes, 0).expect("decode");
         assert_eq!(recs.len(), 3);
         assert_eq!(recs[0].key.as_deref(), Some(&b"k1"[..]));
         assert_eq!(recs[0].value.as_deref(), Some(&b"v1"[..]));
-        assert_eq!(recs[0].headers, vec![("h".to_string(), Some(Bytes::from_static(b"x")))]);
+        assert_eq!(
+            recs[0].headers,
+            vec![("h".to_string(), Some(Bytes::from_static(b"x")))]
+        );
         assert_eq!(recs[1].key, None);
         assert_eq!(recs[2].value, None, "a tombstone keeps its null value");
-        assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            recs.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
         assert!(recs.iter().all(|r| r.timestamp == 1_000));
     }
 
     #[test]
     fn skips_records_before_the_requested_offset_and_partial_tail() {
-        assert_eq!(next_offset_after(&encode_batch(&sample(), 1).expect("one")), Some(3), "one batch for all");
-        let a = at_offset(BytesMut::from(&encode_batch(&sample(), 1).expect("a")[..]), 10);
-        let b = at_offset(BytesMut::from(&encode_batch(&sample(), 1).expect("b")[..]), 13);
+        assert_eq!(
+            next_offset_after(&encode_batch(&sample(), 1).expect("one")),
+            Some(3),
+            "one batch for all"
+        );
+        let a = at_offset(
+            BytesMut::from(&encode_batch(&sample(), 1).expect("a")[..]),
+            10,
+        );
+        let b = at_offset(
+            BytesMut::from(&encode_batch(&sample(), 1).expect("b")[..]),
+            13,
+        );
         let mut all = BytesMut::new();
         all.extend_from_slice(&a);
         all.extend_from_slice(&b);
         all.extend_from_slice(&b[..b.len() / 2]); // cut-off third batch
         let all = all.freeze();
         let recs = decode_fetched(all.clone(), 11).expect("decode");
-        assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
+        assert_eq!(
+            recs.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![11, 12, 13, 14, 15]
+        );
         assert_eq!(next_offset_after(&all), Some(16));
     }
 

@@ -39,7 +39,8 @@ impl ApiVersionMap {
     /// Negotiates from the broker's advertised (api key, min, max) list:
     /// min(our max, their max) when the ranges overlap.
     pub fn negotiate(ours: &[(ApiKey, i16, i16)], theirs: &[(i16, i16, i16)]) -> ApiVersionMap {
-        let advertised: HashMap<i16, (i16, i16)> = theirs.iter().map(|(k, lo, hi)| (*k, (*lo, *hi))).collect();
+        let advertised: HashMap<i16, (i16, i16)> =
+            theirs.iter().map(|(k, lo, hi)| (*k, (*lo, *hi))).collect();
         let mut chosen = HashMap::new();
         for (api, our_lo, our_hi) in ours {
             if let Some((their_lo, their_hi)) = advertised.get(&(*api as i16)) {
@@ -71,7 +72,9 @@ impl ApiVersionMap {
 
 /// Our supported range for `api`.
 pub fn our_range(api: ApiKey) -> Option<(i16, i16)> {
-    OURS.iter().find(|(k, _, _)| *k == api).map(|(_, lo, hi)| (*lo, *hi))
+    OURS.iter()
+        .find(|(k, _, _)| *k == api)
+        .map(|(_, lo, hi)| (*lo, *hi))
 }
 
 #[cfg(test)]
@@ -80,7 +83,13 @@ mod tests {
 
     #[test]
     fn picks_the_lower_of_the_two_maxima() {
-        let m = ApiVersionMap::negotiate(OURS, &[(ApiKey::Fetch as i16, 4, 17), (ApiKey::Metadata as i16, 0, 9)]);
+        let m = ApiVersionMap::negotiate(
+            OURS,
+            &[
+                (ApiKey::Fetch as i16, 4, 17),
+                (ApiKey::Metadata as i16, 0, 9),
+            ],
+        );
         assert_eq!(m.get(ApiKey::Fetch), Some(12));
         assert_eq!(m.get(ApiKey::Metadata), Some(9));
     }

@@ -16,7 +16,8 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     let mut logical = String::new();
     for raw in text.lines() {
         let line = raw.trim_start();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
             continue;
         }
         // An odd number of trailing backslashes continues onto the next line.
@@ -92,16 +93,30 @@ pub struct Listener {
 impl Listener {
     pub fn parse(s: &str) -> Result<Listener, String> {
         let s = s.trim();
-        let (scheme, rest) = s.split_once("://").ok_or_else(|| format!("listener '{s}' has no scheme"))?;
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| format!("listener '{s}' has no scheme"))?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" {
             return Err(format!("listener '{s}': only http is supported"));
         }
         let rest = rest.trim_end_matches('/');
-        let (host, port) = rest.rsplit_once(':').ok_or_else(|| format!("listener '{s}' has no port"))?;
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("listener '{s}' has no port"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port: u16 = port.parse().map_err(|_| format!("listener '{s}' has a bad port"))?;
-        Ok(Listener { scheme, host: if host.is_empty() { "0.0.0.0".into() } else { host.into() }, port })
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("listener '{s}' has a bad port"))?;
+        Ok(Listener {
+            scheme,
+            host: if host.is_empty() {
+                "0.0.0.0".into()
+            } else {
+                host.into()
+            },
+            port,
+        })
     }
 }
 
@@ -127,7 +142,11 @@ pub struct RegistryConfig {
 impl Default for RegistryConfig {
     fn default() -> Self {
         RegistryConfig {
-            listener: Listener { scheme: "http".into(), host: "0.0.0.0".into(), port: 8081 },
+            listener: Listener {
+                scheme: "http".into(),
+                host: "0.0.0.0".into(),
+                port: 8081,
+            },
             bootstrap_servers: "localhost:9092".into(),
             topic: "_schemas".into(),
             group_id: "schema-registry".into(),
@@ -162,7 +181,12 @@ impl RegistryConfig {
     /// Builds the config from merged properties (file first, overrides on top).
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<RegistryConfig, String> {
         let mut c = RegistryConfig::default();
-        let get = |k: &str| props.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            props
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         if let Some(v) = get("listeners") {
             // Several listeners may be listed; we serve the first.
             let first = v.split(',').next().unwrap_or_default();
@@ -181,8 +205,12 @@ impl RegistryConfig {
         if let Some(v) = get("leader.eligibility").or_else(|| get("master.eligibility")) {
             c.leader_eligibility = parse_bool("leader.eligibility", &v)?;
         }
-        if let Some(v) = get("schema.compatibility.level").or_else(|| get("avro.compatibility.level")) {
-            c.compatibility = v.parse().map_err(|_| format!("schema.compatibility.level: invalid value '{v}'"))?;
+        if let Some(v) =
+            get("schema.compatibility.level").or_else(|| get("avro.compatibility.level"))
+        {
+            c.compatibility = v
+                .parse()
+                .map_err(|_| format!("schema.compatibility.level: invalid value '{v}'"))?;
         }
         if let Some(v) = get("host.name") {
             c.host_name = v;
@@ -212,7 +240,10 @@ impl RegistryConfig {
 
     /// The URL other instances forward writes to.
     pub fn advertised_url(&self) -> String {
-        format!("{}://{}:{}", self.listener.scheme, self.host_name, self.listener.port)
+        format!(
+            "{}://{}:{}",
+            self.listener.scheme, self.host_name, self.listener.port
+        )
     }
 }
 
@@ -225,7 +256,8 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
 }
 
 fn parse_u64(key: &str, v: &str) -> Result<u64, String> {
-    v.parse().map_err(|_| format!("{key}: expected a number of milliseconds, got '{v}'"))
+    v.parse()
+        .map_err(|_| format!("{key}: expected a number of milliseconds, got '{v}'"))
 }
 
 #[cfg(test)]
@@ -255,12 +287,28 @@ mod tests {
         assert_eq!(c.advertised_url(), "http://localhost:8081");
 
         let mut p = BTreeMap::new();
-        p.insert("listeners".to_string(), "http://127.0.0.1:18081,http://0.0.0.0:9".to_string());
-        p.insert("schema.compatibility.level".to_string(), "full_transitive".to_string());
+        p.insert(
+            "listeners".to_string(),
+            "http://127.0.0.1:18081,http://0.0.0.0:9".to_string(),
+        );
+        p.insert(
+            "schema.compatibility.level".to_string(),
+            "full_transitive".to_string(),
+        );
         p.insert("leader.eligibility".to_string(), "false".to_string());
-        p.insert("kafkastore.bootstrap.servers".to_string(), "PLAINTEXT://b:9092".to_string());
+        p.insert(
+            "kafkastore.bootstrap.servers".to_string(),
+            "PLAINTEXT://b:9092".to_string(),
+        );
         let c = RegistryConfig::from_properties(&p).expect("config");
-        assert_eq!(c.listener, Listener { scheme: "http".into(), host: "127.0.0.1".into(), port: 18081 });
+        assert_eq!(
+            c.listener,
+            Listener {
+                scheme: "http".into(),
+                host: "127.0.0.1".into(),
+                port: 18081
+            }
+        );
         assert_eq!(c.compatibility, CompatibilityLevel::FullTransitive);
         assert!(!c.leader_eligibility);
         assert_eq!(c.advertised_url(), "http://127.0.0.1:18081");
@@ -269,7 +317,10 @@ mod tests {
     #[test]
     fn bad_values_are_reported() {
         let mut p = BTreeMap::new();
-        p.insert("schema.compatibility.level".to_string(), "sometimes".to_string());
+        p.insert(
+            "schema.compatibility.level".to_string(),
+            "sometimes".to_string(),
+        );
         assert!(RegistryConfig::from_properties(&p).is_err());
         assert!(Listener::parse("https://x:1").is_err());
         assert!(Listener::parse("http://x").is_err());

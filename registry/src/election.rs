@@ -76,7 +76,11 @@ pub struct Assignment {
     pub error: i16,
     #[serde(rename = "master", default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<String>,
-    #[serde(rename = "master_identity", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "master_identity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub leader_identity: Option<Identity>,
 }
 
@@ -102,7 +106,12 @@ pub fn assign(members: &[(String, Identity)]) -> Assignment {
 
 /// Keeps `state` current until `shutdown`. Never returns an error: failures
 /// are logged and the instance keeps trying to (re)join.
-pub async fn run(client: Client, config: RegistryConfig, state: Arc<LeaderState>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    client: Client,
+    config: RegistryConfig,
+    state: Arc<LeaderState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let me = Identity {
         version: 1,
         host: config.host_name.clone(),
@@ -114,8 +123,13 @@ pub async fn run(client: Client, config: RegistryConfig, state: Arc<LeaderState>
         Ok(true) => {}
         Ok(false) => {
             if config.leader_eligibility {
-                tracing::warn!("the broker does not serve the group protocol; running as the only leader");
-                state.set(Leadership { is_leader: true, leader_url: Some(me.url()) });
+                tracing::warn!(
+                    "the broker does not serve the group protocol; running as the only leader"
+                );
+                state.set(Leadership {
+                    is_leader: true,
+                    leader_url: Some(me.url()),
+                });
             } else {
                 tracing::error!("the broker does not serve the group protocol and this instance is not leader-eligible: writes will fail with 50004");
             }
@@ -137,7 +151,10 @@ pub async fn run(client: Client, config: RegistryConfig, state: Arc<LeaderState>
         if *shutdown.borrow() {
             break;
         }
-        state.set(Leadership { is_leader: false, leader_url: None });
+        state.set(Leadership {
+            is_leader: false,
+            leader_url: None,
+        });
         let generation = tokio::select! {
             r = join_and_sync(&mut member, &metadata) => r,
             _ = shutdown.changed() => break,
@@ -157,7 +174,10 @@ pub async fn run(client: Client, config: RegistryConfig, state: Arc<LeaderState>
         } else {
             let leader_url = assignment.leader_identity.as_ref().map(Identity::url);
             let is_leader = assignment.leader.as_deref() == Some(member.member_id());
-            state.set(Leadership { is_leader, leader_url });
+            state.set(Leadership {
+                is_leader,
+                leader_url,
+            });
         }
         // Heartbeat until the generation ends.
         loop {
@@ -182,17 +202,28 @@ pub async fn run(client: Client, config: RegistryConfig, state: Arc<LeaderState>
     state.set(Leadership::default());
 }
 
-async fn join_and_sync(member: &mut GroupMember, metadata: &Bytes) -> tributary_client::Result<Assignment> {
+async fn join_and_sync(
+    member: &mut GroupMember,
+    metadata: &Bytes,
+) -> tributary_client::Result<Assignment> {
     let joined: JoinedGroup = member.join(&[("v0".to_string(), metadata.clone())]).await?;
     let assignments: Vec<(String, Bytes)> = if joined.is_leader() {
         let members: Vec<(String, Identity)> = joined
             .members
             .iter()
-            .filter_map(|m| serde_json::from_slice::<Identity>(&m.metadata).ok().map(|id| (m.member_id.clone(), id)))
+            .filter_map(|m| {
+                serde_json::from_slice::<Identity>(&m.metadata)
+                    .ok()
+                    .map(|id| (m.member_id.clone(), id))
+            })
             .collect();
         let a = assign(&members);
         let bytes = Bytes::from(serde_json::to_vec(&a).unwrap_or_default());
-        joined.members.iter().map(|m| (m.member_id.clone(), bytes.clone())).collect()
+        joined
+            .members
+            .iter()
+            .map(|m| (m.member_id.clone(), bytes.clone()))
+            .collect()
     } else {
         Vec::new()
     };
@@ -207,7 +238,13 @@ mod tests {
     use super::*;
 
     fn id(host: &str, port: i32, eligible: bool) -> Identity {
-        Identity { version: 1, host: host.into(), port, leader_eligibility: eligible, scheme: "http".into() }
+        Identity {
+            version: 1,
+            host: host.into(),
+            port,
+            leader_eligibility: eligible,
+            scheme: "http".into(),
+        }
     }
 
     #[test]
@@ -219,17 +256,26 @@ mod tests {
         ]);
         assert_eq!(a.error, NO_ERROR);
         assert_eq!(a.leader.as_deref(), Some("m3"));
-        assert_eq!(a.leader_identity.map(|i| i.url()).as_deref(), Some("http://a:8082"));
+        assert_eq!(
+            a.leader_identity.map(|i| i.url()).as_deref(),
+            Some("http://a:8082")
+        );
         let none = assign(&[("m1".into(), id("a", 1, false))]);
         assert_eq!(none.leader, None);
-        let dup = assign(&[("m1".into(), id("a", 1, true)), ("m2".into(), id("a", 1, true))]);
+        let dup = assign(&[
+            ("m1".into(), id("a", 1, true)),
+            ("m2".into(), id("a", 1, true)),
+        ]);
         assert_eq!(dup.error, DUPLICATE_URLS);
     }
 
     #[test]
     fn json_matches_confluent() {
         let s = serde_json::to_string(&id("h", 8081, true)).expect("json");
-        assert_eq!(s, r#"{"version":1,"host":"h","port":8081,"master_eligibility":true,"scheme":"http"}"#);
+        assert_eq!(
+            s,
+            r#"{"version":1,"host":"h","port":8081,"master_eligibility":true,"scheme":"http"}"#
+        );
         let a: Assignment = serde_json::from_str(
             r#"{"version":1,"error":0,"master":"m-1","master_identity":{"version":1,"host":"h","port":1,"master_eligibility":true}}"#,
         )

@@ -125,7 +125,8 @@ pub struct ConfluentBody;
 
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.codes().0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.codes().0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");
         }
@@ -146,13 +147,32 @@ mod tests {
         let e = RegistryError::SubjectNotFound("s".into());
         assert_eq!(e.codes(), (404, 40401));
         assert_eq!(e.body()["message"], "Subject 's' not found.");
-        assert_eq!(RegistryError::SchemaNotFound(Some(7)).to_string(), "Schema 7 not found");
-        assert_eq!(RegistryError::SchemaNotFound(None).to_string(), "Schema not found");
-        let e = RegistryError::Incompatible { subject: "t-value".into(), details: "[x]".into() };
+        assert_eq!(
+            RegistryError::SchemaNotFound(Some(7)).to_string(),
+            "Schema 7 not found"
+        );
+        assert_eq!(
+            RegistryError::SchemaNotFound(None).to_string(),
+            "Schema not found"
+        );
+        let e = RegistryError::Incompatible {
+            subject: "t-value".into(),
+            details: "[x]".into(),
+        };
         assert_eq!(e.codes(), (409, 409));
-        assert!(e.to_string().starts_with("Schema being registered is incompatible with an earlier schema"));
-        assert_eq!(RegistryError::InvalidVersion("0".into()).codes(), (422, 42202));
-        assert!(RegistryError::InvalidVersion("abc".into()).to_string().contains("'abc'"));
-        assert_eq!(RegistryError::UnknownLeader("x".into()).codes(), (500, 50004));
+        assert!(e
+            .to_string()
+            .starts_with("Schema being registered is incompatible with an earlier schema"));
+        assert_eq!(
+            RegistryError::InvalidVersion("0".into()).codes(),
+            (422, 42202)
+        );
+        assert!(RegistryError::InvalidVersion("abc".into())
+            .to_string()
+            .contains("'abc'"));
+        assert_eq!(
+            RegistryError::UnknownLeader("x".into()).codes(),
+            (500, 50004)
+        );
     }
 }

@@ -71,7 +71,8 @@ pub async fn start(mut config: RegistryConfig) -> anyhow::Result<Running> {
     tracing::info!(%addr, url = %config.advertised_url(), "schema registry listening");
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let client = Client::new(ClientConfig::new(&config.bootstrap_servers).client_id("tributary-registry"))?;
+    let client =
+        Client::new(ClientConfig::new(&config.bootstrap_servers).client_id("tributary-registry"))?;
     // The broker may still be starting (`make run` starts both at once):
     // keep trying until the init timeout.
     let init_deadline = tokio::time::Instant::now() + config.init_timeout;
@@ -94,7 +95,12 @@ pub async fn start(mut config: RegistryConfig) -> anyhow::Result<Running> {
         }
     };
     let leader = Arc::new(LeaderState::default());
-    let election = tokio::spawn(election::run(client.clone(), config.clone(), leader.clone(), shutdown_rx.clone()));
+    let election = tokio::spawn(election::run(
+        client.clone(),
+        config.clone(),
+        leader.clone(),
+        shutdown_rx.clone(),
+    ));
     // Like Confluent, serve once a leader is known, so the first writes do
     // not fail with 50004 while the group forms (bounded by the init timeout).
     let deadline = tokio::time::Instant::now() + config.init_timeout;
@@ -114,5 +120,11 @@ pub async fn start(mut config: RegistryConfig) -> anyhow::Result<Running> {
             })
             .await
     });
-    Ok(Running { addr, registry, shutdown: shutdown_tx, server, election })
+    Ok(Running {
+        addr,
+        registry,
+        shutdown: shutdown_tx,
+        server,
+        election,
+    })
 }

@@ -10,7 +10,10 @@ use clap::Parser;
 use tributary_registry::config::{parse_properties, RegistryConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "tributary-registry", about = "A Confluent-compatible schema registry on the _schemas topic")]
+#[command(
+    name = "tributary-registry",
+    about = "A Confluent-compatible schema registry on the _schemas topic"
+)]
 struct Args {
     /// A schema-registry.properties file.
     properties: Option<PathBuf>,
@@ -24,7 +27,10 @@ async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRIBUTARY_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::env::var_os("NO_COLOR").is_none()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
 
     let args = Args::parse();
     let mut props = BTreeMap::new();

@@ -62,7 +62,8 @@ pub struct Ordered(pub Vec<(&'static str, Value)>);
 
 impl Ordered {
     pub fn with(mut self, key: &'static str, v: impl serde::Serialize) -> Ordered {
-        self.0.push((key, serde_json::to_value(v).unwrap_or(Value::Null)));
+        self.0
+            .push((key, serde_json::to_value(v).unwrap_or(Value::Null)));
         self
     }
 
@@ -85,7 +86,10 @@ impl serde::Serialize for Ordered {
 /// A stored version as the REST API shows it: subject, version, id,
 /// schemaType (not for Avro), references (if any), schema.
 pub fn schema_json(v: &SchemaValue, schema_text: String) -> Ordered {
-    let mut o = Ordered::default().with("subject", &v.subject).with("version", v.version).with("id", v.id);
+    let mut o = Ordered::default()
+        .with("subject", &v.subject)
+        .with("version", v.version)
+        .with("id", v.id);
     if let Some(t) = SchemaType::parse(v.schema_type.as_deref()).and_then(SchemaType::wire) {
         o = o.with("schemaType", t);
     }
@@ -120,13 +124,20 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("topic", &self.config.topic).finish()
+        f.debug_struct("Registry")
+            .field("topic", &self.config.topic)
+            .finish()
     }
 }
 
 impl Registry {
     pub fn new(config: RegistryConfig, store: KafkaStore, leader: Arc<LeaderState>) -> Registry {
-        Registry { config, store, leader, write_lock: tokio::sync::Mutex::new(()) }
+        Registry {
+            config,
+            store,
+            leader,
+            write_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     // --- scope resolution ----------------------------------------------------
@@ -135,7 +146,9 @@ impl Registry {
     /// or the server default.
     pub fn compatibility_in_scope(&self, ix: &Index, subject: Option<&str>) -> CompatibilityLevel {
         let level_of = |s: Option<&str>| {
-            ix.config(s).and_then(|c| c.compatibility_level.as_deref()).and_then(|l| l.parse().ok())
+            ix.config(s)
+                .and_then(|c| c.compatibility_level.as_deref())
+                .and_then(|l| l.parse().ok())
         };
         if let Some(s) = subject {
             if let Some(l) = level_of(Some(s)) {
@@ -156,12 +169,17 @@ impl Registry {
         let mut c = subject
             .and_then(|s| {
                 ix.config(Some(s)).cloned().or_else(|| {
-                    subject::context_key(&subject::context_of(s)).and_then(|ck| ix.config(Some(&ck)).cloned())
+                    subject::context_key(&subject::context_of(s))
+                        .and_then(|ck| ix.config(Some(&ck)).cloned())
                 })
             })
             .or_else(|| ix.config(None).cloned())
             .unwrap_or_default();
-        c.compatibility_level = Some(self.compatibility_in_scope(ix, subject).as_str().to_string());
+        c.compatibility_level = Some(
+            self.compatibility_in_scope(ix, subject)
+                .as_str()
+                .to_string(),
+        );
         c
     }
 
@@ -182,7 +200,11 @@ impl Registry {
     // --- references ----------------------------------------------------------
 
     /// The schemas `refs` point at, transitive dependencies first.
-    pub fn resolve_references(&self, ix: &Index, refs: &[SchemaReference]) -> RegistryResult<Vec<Dependency>> {
+    pub fn resolve_references(
+        &self,
+        ix: &Index,
+        refs: &[SchemaReference],
+    ) -> RegistryResult<Vec<Dependency>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         self.resolve_into(ix, refs, &mut out, &mut seen, 0)?;
@@ -198,11 +220,17 @@ impl Registry {
         depth: usize,
     ) -> RegistryResult<()> {
         if depth > 32 {
-            return Err(RegistryError::InvalidSchema("Invalid schema: references nest too deeply".into()));
+            return Err(RegistryError::InvalidSchema(
+                "Invalid schema: references nest too deeply".into(),
+            ));
         }
         for r in refs {
             let subject = subject::normalize(&r.subject);
-            let found = if r.version == -1 { ix.latest(&subject, false) } else { ix.get(&subject, r.version, true) };
+            let found = if r.version == -1 {
+                ix.latest(&subject, false)
+            } else {
+                ix.get(&subject, r.version, true)
+            };
             let Some(v) = found else {
                 return Err(RegistryError::InvalidSchema(format!(
                     "Invalid schema: reference '{}' to subject '{}' version {} not found",
@@ -218,7 +246,11 @@ impl Registry {
                 name: r.name.clone(),
                 schema_type: schema_type_of(&v),
                 schema: v.schema.clone(),
-                reference: SchemaReference { name: r.name.clone(), subject, version: v.version },
+                reference: SchemaReference {
+                    name: r.name.clone(),
+                    subject,
+                    version: v.version,
+                },
             });
         }
         Ok(())
@@ -228,12 +260,18 @@ impl Registry {
     /// checks and alternative formats.
     pub fn parse_stored(&self, ix: &Index, v: &SchemaValue) -> RegistryResult<ParsedSchema> {
         let deps = self.resolve_references(ix, &v.references)?;
-        ParsedSchema::parse(schema_type_of(v), &v.schema, &deps).map_err(RegistryError::InvalidSchema)
+        ParsedSchema::parse(schema_type_of(v), &v.schema, &deps)
+            .map_err(RegistryError::InvalidSchema)
     }
 
     /// The schema text of `v` in `format` (the stored text when the format
     /// is empty or does not apply).
-    pub fn format_schema(&self, ix: &Index, v: &SchemaValue, format: Option<&str>) -> RegistryResult<String> {
+    pub fn format_schema(
+        &self,
+        ix: &Index,
+        v: &SchemaValue,
+        format: Option<&str>,
+    ) -> RegistryResult<String> {
         match format.map(str::trim).filter(|f| !f.is_empty()) {
             None => Ok(v.schema.clone()),
             Some(f) => {
@@ -243,17 +281,29 @@ impl Registry {
         }
     }
 
-    fn parse_request(&self, ix: &Index, req: &SchemaRequest) -> RegistryResult<(SchemaType, ParsedSchema)> {
+    fn parse_request(
+        &self,
+        ix: &Index,
+        req: &SchemaRequest,
+    ) -> RegistryResult<(SchemaType, ParsedSchema)> {
         let schema_type = SchemaType::parse(req.schema_type.as_deref()).ok_or_else(|| {
-            RegistryError::InvalidSchema(format!("Invalid schema type {}", req.schema_type.as_deref().unwrap_or("")))
+            RegistryError::InvalidSchema(format!(
+                "Invalid schema type {}",
+                req.schema_type.as_deref().unwrap_or("")
+            ))
         })?;
         let text = req.schema.as_deref().unwrap_or("");
         let deps = self.resolve_references(ix, &req.references)?;
-        let parsed = ParsedSchema::parse(schema_type, text, &deps).map_err(RegistryError::InvalidSchema)?;
+        let parsed =
+            ParsedSchema::parse(schema_type, text, &deps).map_err(RegistryError::InvalidSchema)?;
         Ok((schema_type, parsed))
     }
 
-    fn identity(schema_type: SchemaType, parsed: &ParsedSchema, refs: &[SchemaReference]) -> Identity {
+    fn identity(
+        schema_type: SchemaType,
+        parsed: &ParsedSchema,
+        refs: &[SchemaReference],
+    ) -> Identity {
         Identity {
             schema_type,
             canonical: crate::formats::canonical_key(schema_type, &parsed.canonical()),
@@ -264,12 +314,21 @@ impl Registry {
     // --- reads -------------------------------------------------------------
 
     pub fn subjects(&self, prefix: &str, deleted: Deleted) -> Vec<String> {
-        self.store.index().subjects(deleted).into_iter().filter(|s| subject::matches_prefix(s, prefix)).collect()
+        self.store
+            .index()
+            .subjects(deleted)
+            .into_iter()
+            .filter(|s| subject::matches_prefix(s, prefix))
+            .collect()
     }
 
     pub fn versions(&self, subject: &str, deleted: Deleted) -> RegistryResult<Vec<i32>> {
         let ix = self.store.index();
-        let vs: Vec<i32> = ix.versions(subject, deleted).iter().map(|v| v.version).collect();
+        let vs: Vec<i32> = ix
+            .versions(subject, deleted)
+            .iter()
+            .map(|v| v.version)
+            .collect();
         if vs.is_empty() {
             return Err(RegistryError::SubjectNotFound(subject.to_string()));
         }
@@ -277,7 +336,12 @@ impl Registry {
     }
 
     /// The version a path segment names, with Confluent's 40401/40402 split.
-    pub fn get_version(&self, subject: &str, version: VersionId, include_deleted: bool) -> RegistryResult<SchemaValue> {
+    pub fn get_version(
+        &self,
+        subject: &str,
+        version: VersionId,
+        include_deleted: bool,
+    ) -> RegistryResult<SchemaValue> {
         let ix = self.store.index();
         let found = match version {
             VersionId::Latest => ix.latest(subject, include_deleted),
@@ -285,7 +349,9 @@ impl Registry {
         };
         match found {
             Some(v) => Ok(v.clone()),
-            None if !ix.has_subject(subject, include_deleted) => Err(RegistryError::SubjectNotFound(subject.into())),
+            None if !ix.has_subject(subject, include_deleted) => {
+                Err(RegistryError::SubjectNotFound(subject.into()))
+            }
             None => Err(RegistryError::VersionNotFound(match version {
                 VersionId::Latest => -1,
                 VersionId::Number(n) => n,
@@ -305,9 +371,17 @@ impl Registry {
     }
 
     /// `/schemas/ids/{id}`: the schema, its type and references.
-    pub fn schema_by_id(&self, id: i32, format: Option<&str>, fetch_max_id: bool) -> RegistryResult<Ordered> {
+    pub fn schema_by_id(
+        &self,
+        id: i32,
+        format: Option<&str>,
+        fetch_max_id: bool,
+    ) -> RegistryResult<Ordered> {
         let ix = self.store.index();
-        let v = ix.schema_by_id(id).ok_or(RegistryError::SchemaNotFound(Some(id)))?.clone();
+        let v = ix
+            .schema_by_id(id)
+            .ok_or(RegistryError::SchemaNotFound(Some(id)))?
+            .clone();
         let text = self.format_schema(&ix, &v, format)?;
         let mut o = Ordered::default();
         if let Some(t) = schema_type_of(&v).wire() {
@@ -325,7 +399,10 @@ impl Registry {
 
     pub fn raw_schema_by_id(&self, id: i32, format: Option<&str>) -> RegistryResult<String> {
         let ix = self.store.index();
-        let v = ix.schema_by_id(id).ok_or(RegistryError::SchemaNotFound(Some(id)))?.clone();
+        let v = ix
+            .schema_by_id(id)
+            .ok_or(RegistryError::SchemaNotFound(Some(id)))?
+            .clone();
         self.format_schema(&ix, &v, format)
     }
 
@@ -334,7 +411,11 @@ impl Registry {
         if !ix.id_exists(id) {
             return Err(RegistryError::SchemaNotFound(None));
         }
-        let mut subjects: Vec<String> = ix.locations_of(id, include_deleted).into_iter().map(|(s, _)| s).collect();
+        let mut subjects: Vec<String> = ix
+            .locations_of(id, include_deleted)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
         subjects.dedup();
         Ok(subjects)
     }
@@ -352,14 +433,30 @@ impl Registry {
     }
 
     /// `GET /schemas`: every version (or the latest per subject) under a prefix.
-    pub fn list_schemas(&self, prefix: &str, include_deleted: bool, latest_only: bool) -> Vec<Ordered> {
+    pub fn list_schemas(
+        &self,
+        prefix: &str,
+        include_deleted: bool,
+        latest_only: bool,
+    ) -> Vec<Ordered> {
         let ix = self.store.index();
-        let filter = if include_deleted { Deleted::Include } else { Deleted::Exclude };
+        let filter = if include_deleted {
+            Deleted::Include
+        } else {
+            Deleted::Exclude
+        };
         let mut out = Vec::new();
-        for s in ix.subjects(filter).into_iter().filter(|s| subject::matches_prefix(s, prefix)) {
+        for s in ix
+            .subjects(filter)
+            .into_iter()
+            .filter(|s| subject::matches_prefix(s, prefix))
+        {
             let versions = ix.versions(&s, filter);
-            let chosen: Vec<&SchemaValue> =
-                if latest_only { versions.last().copied().into_iter().collect() } else { versions };
+            let chosen: Vec<&SchemaValue> = if latest_only {
+                versions.last().copied().into_iter().collect()
+            } else {
+                versions
+            };
             out.extend(chosen.into_iter().map(|v| schema_json(v, v.schema.clone())));
         }
         out
@@ -379,8 +476,17 @@ impl Registry {
         }
         let (schema_type, parsed) = self.parse_request(&ix, req)?;
         let identity = Self::identity(schema_type, &parsed, &req.references);
-        let filter = if include_deleted { Deleted::Include } else { Deleted::Exclude };
-        let found = ix.versions(subject, filter).into_iter().rev().find(|v| Identity::of(v) == identity).cloned();
+        let filter = if include_deleted {
+            Deleted::Include
+        } else {
+            Deleted::Exclude
+        };
+        let found = ix
+            .versions(subject, filter)
+            .into_iter()
+            .rev()
+            .find(|v| Identity::of(v) == identity)
+            .cloned();
         match found {
             Some(v) => {
                 let text = self.format_schema(&ix, &v, format)?;
@@ -400,7 +506,11 @@ impl Registry {
     ) -> RegistryResult<Ordered> {
         let ix = self.store.index();
         let previous: Vec<SchemaValue> = match version {
-            None => ix.versions(subject, Deleted::Exclude).into_iter().cloned().collect(),
+            None => ix
+                .versions(subject, Deleted::Exclude)
+                .into_iter()
+                .cloned()
+                .collect(),
             Some(VersionId::Latest) => ix.latest(subject, false).cloned().into_iter().collect(),
             Some(VersionId::Number(n)) => match ix.get(subject, n, false) {
                 Some(v) => vec![v.clone()],
@@ -413,7 +523,9 @@ impl Registry {
         let parsed = match self.parse_request(&ix, req) {
             Ok((_, p)) => p,
             Err(e) if verbose => {
-                return Ok(Ordered::default().with("is_compatible", false).with("messages", [e.to_string()]))
+                return Ok(Ordered::default()
+                    .with("is_compatible", false)
+                    .with("messages", [e.to_string()]))
             }
             Err(e) => return Err(e),
         };
@@ -422,7 +534,13 @@ impl Registry {
             .iter()
             .map(|v| Ok((v.version, self.parse_stored(&ix, v)?)))
             .collect::<RegistryResult<Vec<_>>>()?;
-        let prev: Vec<Previous<'_>> = parsed_prev.iter().map(|(n, p)| Previous { version: *n, schema: p }).collect();
+        let prev: Vec<Previous<'_>> = parsed_prev
+            .iter()
+            .map(|(n, p)| Previous {
+                version: *n,
+                schema: p,
+            })
+            .collect();
         // A single chosen version is checked alone, whatever the level's
         // transitivity (Confluent passes a one-element list).
         let messages = compat::check(level, &parsed, &prev);
@@ -454,7 +572,11 @@ impl Registry {
     }
 
     /// `GET /config[/{s}]`. `subject` None is the global level.
-    pub fn get_config(&self, subject: Option<&str>, default_to_global: bool) -> RegistryResult<Value> {
+    pub fn get_config(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> RegistryResult<Value> {
         let ix = self.store.index();
         match subject {
             None => {
@@ -479,7 +601,11 @@ impl Registry {
         }
     }
 
-    pub fn get_mode(&self, subject: Option<&str>, default_to_global: bool) -> RegistryResult<Value> {
+    pub fn get_mode(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> RegistryResult<Value> {
         let ix = self.store.index();
         match subject {
             None => Ok(json!({"mode": ix.mode(None).unwrap_or(self.config.mode).as_str()})),
@@ -498,7 +624,9 @@ impl Registry {
 
     async fn begin_write(&self) -> RegistryResult<tokio::sync::MutexGuard<'_, ()>> {
         let guard = self.write_lock.lock().await;
-        self.store.wait_caught_up(self.store.write_timeout()).await?;
+        self.store
+            .wait_caught_up(self.store.write_timeout())
+            .await?;
         Ok(guard)
     }
 
@@ -557,7 +685,11 @@ impl Registry {
                 "Subject {subject} in context {ctx} is not in read-write mode"
             )));
         }
-        let live: Vec<SchemaValue> = ix.versions(subject, Deleted::Exclude).into_iter().cloned().collect();
+        let live: Vec<SchemaValue> = ix
+            .versions(subject, Deleted::Exclude)
+            .into_iter()
+            .cloned()
+            .collect();
         // An empty schema re-registers the latest one (Confluent's
         // "populate from previous").
         if req.schema.as_deref().is_none_or(|s| s.trim().is_empty()) {
@@ -589,8 +721,13 @@ impl Registry {
                     .iter()
                     .map(|v| Ok((v.version, self.parse_stored(ix, v)?)))
                     .collect::<RegistryResult<Vec<_>>>()?;
-                let prev: Vec<Previous<'_>> =
-                    parsed_prev.iter().map(|(n, p)| Previous { version: *n, schema: p }).collect();
+                let prev: Vec<Previous<'_>> = parsed_prev
+                    .iter()
+                    .map(|(n, p)| Previous {
+                        version: *n,
+                        schema: p,
+                    })
+                    .collect();
                 let messages = compat::check(level, &parsed, &prev);
                 if !messages.is_empty() {
                     return Err(RegistryError::Incompatible {
@@ -604,7 +741,10 @@ impl Registry {
         let next_version = ix.max_version(subject) + 1;
         let version = match requested_version {
             Some(v) if mode == Mode::Import => {
-                if ix.get(subject, v, true).is_some_and(|old| Identity::of(old) != identity) {
+                if ix
+                    .get(subject, v, true)
+                    .is_some_and(|old| Identity::of(old) != identity)
+                {
                     return Err(RegistryError::InvalidSchema(format!(
                         "Version {v} of subject {subject} already exists with a different schema"
                     )));
@@ -612,7 +752,9 @@ impl Registry {
                 v
             }
             Some(v) if v != next_version => {
-                return Err(RegistryError::InvalidSchema("Version is not one more than previous version".into()))
+                return Err(RegistryError::InvalidSchema(
+                    "Version is not one more than previous version".into(),
+                ))
             }
             _ => next_version,
         };
@@ -643,19 +785,34 @@ impl Registry {
         let mut records = Vec::new();
         if ctx != subject::DEFAULT_CONTEXT && !ix.has_context(&ctx) {
             records.push((
-                StoreKey::Context { tenant: "default".into(), context: ctx.clone() },
-                Some(StoreValue::Context(ContextValue { tenant: Some("default".into()), context: Some(ctx.clone()) })),
+                StoreKey::Context {
+                    tenant: "default".into(),
+                    context: ctx.clone(),
+                },
+                Some(StoreValue::Context(ContextValue {
+                    tenant: Some("default".into()),
+                    context: Some(ctx.clone()),
+                })),
             ));
         }
         // Earlier soft-deleted versions with the same id are tombstoned, so
         // the id maps to one live version of this subject (as Confluent does).
         for old in ix.versions(subject, Deleted::Only) {
             if old.id == id && old.version < version {
-                records.push((StoreKey::Schema { subject: subject.into(), version: old.version }, None));
+                records.push((
+                    StoreKey::Schema {
+                        subject: subject.into(),
+                        version: old.version,
+                    },
+                    None,
+                ));
             }
         }
         records.push((
-            StoreKey::Schema { subject: subject.into(), version },
+            StoreKey::Schema {
+                subject: subject.into(),
+                version,
+            },
             Some(StoreValue::Schema(SchemaValue {
                 subject: subject.into(),
                 version,
@@ -672,7 +829,12 @@ impl Registry {
     }
 
     /// `DELETE /subjects/{s}/versions/{v}`. Returns the version deleted.
-    pub async fn delete_version(&self, subject: &str, version: VersionId, permanent: bool) -> RegistryResult<i32> {
+    pub async fn delete_version(
+        &self,
+        subject: &str,
+        version: VersionId,
+        permanent: bool,
+    ) -> RegistryResult<i32> {
         let _guard = self.begin_write().await?;
         let records = {
             let ix = self.store.index();
@@ -681,7 +843,8 @@ impl Registry {
                     if permanent {
                         ix.latest(subject, true)
                     } else {
-                        ix.latest(subject, false).or_else(|| ix.latest(subject, true))
+                        ix.latest(subject, false)
+                            .or_else(|| ix.latest(subject, true))
                     }
                 }
                 VersionId::Number(n) => ix.get(subject, n, true),
@@ -700,34 +863,68 @@ impl Registry {
             }
             self.check_not_read_only(&ix, subject)?;
             if !ix.referenced_by(subject, v.version).is_empty() {
-                return Err(RegistryError::ReferenceExists(schema_key_text(subject, v.version)));
+                return Err(RegistryError::ReferenceExists(schema_key_text(
+                    subject, v.version,
+                )));
             }
             if permanent && !v.deleted {
-                return Err(RegistryError::VersionNotSoftDeleted(subject.into(), v.version));
+                return Err(RegistryError::VersionNotSoftDeleted(
+                    subject.into(),
+                    v.version,
+                ));
             }
-            let key = StoreKey::Schema { subject: subject.into(), version: v.version };
+            let key = StoreKey::Schema {
+                subject: subject.into(),
+                version: v.version,
+            };
             if permanent {
                 let mut records = vec![(key, None)];
-                let others = ix.versions(subject, Deleted::Include).iter().any(|o| o.version != v.version);
+                let others = ix
+                    .versions(subject, Deleted::Include)
+                    .iter()
+                    .any(|o| o.version != v.version);
                 if !others {
                     records.extend(self.subject_settings_tombstones(&ix, subject));
                 }
                 (records, v.version)
             } else {
-                (vec![(key, Some(StoreValue::Schema(SchemaValue { deleted: true, ..v.clone() })))], v.version)
+                (
+                    vec![(
+                        key,
+                        Some(StoreValue::Schema(SchemaValue {
+                            deleted: true,
+                            ..v.clone()
+                        })),
+                    )],
+                    v.version,
+                )
             }
         };
         self.store.put(records.0).await?;
         Ok(records.1)
     }
 
-    fn subject_settings_tombstones(&self, ix: &Index, subject: &str) -> Vec<(StoreKey, Option<StoreValue>)> {
+    fn subject_settings_tombstones(
+        &self,
+        ix: &Index,
+        subject: &str,
+    ) -> Vec<(StoreKey, Option<StoreValue>)> {
         let mut out = Vec::new();
         if ix.mode(Some(subject)).is_some() {
-            out.push((StoreKey::Mode { subject: Some(subject.into()) }, None));
+            out.push((
+                StoreKey::Mode {
+                    subject: Some(subject.into()),
+                },
+                None,
+            ));
         }
         if ix.config(Some(subject)).is_some() {
-            out.push((StoreKey::Config { subject: Some(subject.into()) }, None));
+            out.push((
+                StoreKey::Config {
+                    subject: Some(subject.into()),
+                },
+                None,
+            ));
         }
         out
     }
@@ -744,11 +941,18 @@ impl Registry {
                 return Err(RegistryError::SubjectSoftDeleted(subject.into()));
             }
             self.check_not_read_only(&ix, subject)?;
-            let filter = if permanent { Deleted::Include } else { Deleted::Exclude };
-            let targets: Vec<SchemaValue> = ix.versions(subject, filter).into_iter().cloned().collect();
+            let filter = if permanent {
+                Deleted::Include
+            } else {
+                Deleted::Exclude
+            };
+            let targets: Vec<SchemaValue> =
+                ix.versions(subject, filter).into_iter().cloned().collect();
             for v in &targets {
                 if !ix.referenced_by(subject, v.version).is_empty() {
-                    return Err(RegistryError::ReferenceExists(schema_key_text(subject, v.version)));
+                    return Err(RegistryError::ReferenceExists(schema_key_text(
+                        subject, v.version,
+                    )));
                 }
                 if permanent && !v.deleted {
                     return Err(RegistryError::SubjectNotSoftDeleted(subject.into()));
@@ -756,15 +960,30 @@ impl Registry {
             }
             let versions: Vec<i32> = targets.iter().map(|v| v.version).collect();
             let records = if permanent {
-                let mut r: Vec<_> =
-                    versions.iter().map(|n| (StoreKey::Schema { subject: subject.into(), version: *n }, None)).collect();
+                let mut r: Vec<_> = versions
+                    .iter()
+                    .map(|n| {
+                        (
+                            StoreKey::Schema {
+                                subject: subject.into(),
+                                version: *n,
+                            },
+                            None,
+                        )
+                    })
+                    .collect();
                 r.extend(self.subject_settings_tombstones(&ix, subject));
                 r
             } else {
                 let watermark = versions.iter().copied().max().unwrap_or(0);
                 vec![(
-                    StoreKey::DeleteSubject { subject: subject.into() },
-                    Some(StoreValue::DeleteSubject(DeleteSubjectValue { subject: subject.into(), version: watermark })),
+                    StoreKey::DeleteSubject {
+                        subject: subject.into(),
+                    },
+                    Some(StoreValue::DeleteSubject(DeleteSubjectValue {
+                        subject: subject.into(),
+                        version: watermark,
+                    })),
                 )]
             };
             (records, versions)
@@ -799,7 +1018,12 @@ impl Registry {
             c
         };
         self.store
-            .put(vec![(StoreKey::Config { subject: subject.map(str::to_string) }, Some(StoreValue::Config(value)))])
+            .put(vec![(
+                StoreKey::Config {
+                    subject: subject.map(str::to_string),
+                },
+                Some(StoreValue::Config(value)),
+            )])
             .await?;
         let mut out = Map::new();
         if let Some(l) = level {
@@ -817,26 +1041,43 @@ impl Registry {
         let previous = {
             let ix = self.store.index();
             match subject {
-                Some(s) => ix.config(Some(s)).cloned().ok_or_else(|| RegistryError::SubjectNotFound(s.into()))?,
+                Some(s) => ix
+                    .config(Some(s))
+                    .cloned()
+                    .ok_or_else(|| RegistryError::SubjectNotFound(s.into()))?,
                 None => ix.config(None).cloned().unwrap_or_else(|| ConfigValue {
                     compatibility_level: Some(self.config.compatibility.as_str().into()),
                     ..Default::default()
                 }),
             }
         };
-        self.store.put(vec![(StoreKey::Config { subject: subject.map(str::to_string) }, None)]).await?;
+        self.store
+            .put(vec![(
+                StoreKey::Config {
+                    subject: subject.map(str::to_string),
+                },
+                None,
+            )])
+            .await?;
         Ok(Self::config_json(&previous))
     }
 
     /// `PUT /mode[/{s}]`.
-    pub async fn put_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> RegistryResult<Value> {
+    pub async fn put_mode(
+        &self,
+        subject: Option<&str>,
+        mode: Mode,
+        force: bool,
+    ) -> RegistryResult<Value> {
         if let Some(s) = subject {
             if !subject::is_valid(s) {
                 return Err(RegistryError::InvalidSubject(s.to_string()));
             }
         }
         if !self.config.mode_mutability {
-            return Err(RegistryError::OperationNotPermitted("Mode changes are not allowed".into()));
+            return Err(RegistryError::OperationNotPermitted(
+                "Mode changes are not allowed".into(),
+            ));
         }
         let _guard = self.begin_write().await?;
         {
@@ -853,8 +1094,18 @@ impl Registry {
                 }
             }
         }
-        let value = ModeValue { subject: subject.map(str::to_string), mode: mode.as_str().into() };
-        self.store.put(vec![(StoreKey::Mode { subject: subject.map(str::to_string) }, Some(StoreValue::Mode(value)))]).await?;
+        let value = ModeValue {
+            subject: subject.map(str::to_string),
+            mode: mode.as_str().into(),
+        };
+        self.store
+            .put(vec![(
+                StoreKey::Mode {
+                    subject: subject.map(str::to_string),
+                },
+                Some(StoreValue::Mode(value)),
+            )])
+            .await?;
         Ok(json!({"mode": mode.as_str()}))
     }
 
@@ -869,7 +1120,14 @@ impl Registry {
                 (None, None) => self.config.mode,
             }
         };
-        self.store.put(vec![(StoreKey::Mode { subject: subject.map(str::to_string) }, None)]).await?;
+        self.store
+            .put(vec![(
+                StoreKey::Mode {
+                    subject: subject.map(str::to_string),
+                },
+                None,
+            )])
+            .await?;
         Ok(json!({"mode": previous.as_str()}))
     }
 }
@@ -880,11 +1138,18 @@ mod tests {
 
     #[test]
     fn version_ids() {
-        assert_eq!(VersionId::parse("latest").expect("latest"), VersionId::Latest);
+        assert_eq!(
+            VersionId::parse("latest").expect("latest"),
+            VersionId::Latest
+        );
         assert_eq!(VersionId::parse("-1").expect("-1"), VersionId::Latest);
         assert_eq!(VersionId::parse("3").expect("3"), VersionId::Number(3));
         for bad in ["0", "-2", "abc", "2147483648", ""] {
-            assert_eq!(VersionId::parse(bad), Err(RegistryError::InvalidVersion(bad.into())), "{bad}");
+            assert_eq!(
+                VersionId::parse(bad),
+                Err(RegistryError::InvalidVersion(bad.into())),
+                "{bad}"
+            );
         }
     }
 
@@ -905,7 +1170,13 @@ mod tests {
             serde_json::to_string(&schema_json(&v, v.schema.clone())).expect("json"),
             r#"{"subject":"s","version":1,"id":2,"schema":"\"int\""}"#
         );
-        let p = SchemaValue { schema_type: Some("PROTOBUF".into()), ..v };
-        assert_eq!(schema_json(&p, "x".into()).get("schemaType"), Some(&json!("PROTOBUF")));
+        let p = SchemaValue {
+            schema_type: Some("PROTOBUF".into()),
+            ..v
+        };
+        assert_eq!(
+            schema_json(&p, "x".into()).get("schemaType"),
+            Some(&json!("PROTOBUF"))
+        );
     }
 }

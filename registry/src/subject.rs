@@ -18,11 +18,20 @@ impl QualifiedSubject {
     pub fn parse(s: &str) -> QualifiedSubject {
         if let Some(rest) = s.strip_prefix(":.") {
             match rest.find(':') {
-                Some(ix) => QualifiedSubject { context: format!(".{}", &rest[..ix]), name: rest[ix + 1..].to_string() },
-                None => QualifiedSubject { context: format!(".{rest}"), name: String::new() },
+                Some(ix) => QualifiedSubject {
+                    context: format!(".{}", &rest[..ix]),
+                    name: rest[ix + 1..].to_string(),
+                },
+                None => QualifiedSubject {
+                    context: format!(".{rest}"),
+                    name: String::new(),
+                },
             }
         } else {
-            QualifiedSubject { context: DEFAULT_CONTEXT.into(), name: s.to_string() }
+            QualifiedSubject {
+                context: DEFAULT_CONTEXT.into(),
+                name: s.to_string(),
+            }
         }
     }
 

@@ -189,7 +189,15 @@ mod tests {
 
     #[test]
     fn names_round_trip_case_insensitively() {
-        for l in ["none", "Backward", "BACKWARD_TRANSITIVE", "forward", "forward_transitive", "FULL", "full_transitive"] {
+        for l in [
+            "none",
+            "Backward",
+            "BACKWARD_TRANSITIVE",
+            "forward",
+            "forward_transitive",
+            "FULL",
+            "full_transitive",
+        ] {
             let level: CompatibilityLevel = l.parse().expect(l);
             assert_eq!(level.as_str(), l.to_ascii_uppercase());
         }
@@ -197,16 +205,24 @@ mod tests {
         assert_eq!("import".parse::<Mode>(), Ok(Mode::Import));
         assert!("WRITEONLY".parse::<Mode>().is_err());
         assert_eq!(SchemaType::parse(None), Some(SchemaType::Avro));
-        assert_eq!(SchemaType::parse(Some("protobuf")), Some(SchemaType::Protobuf));
+        assert_eq!(
+            SchemaType::parse(Some("protobuf")),
+            Some(SchemaType::Protobuf)
+        );
         assert_eq!(SchemaType::parse(Some("XML")), None);
         assert_eq!(SchemaType::Avro.wire(), None);
     }
 
     #[test]
     fn level_semantics() {
-        assert!(CompatibilityLevel::Full.checks_backward() && CompatibilityLevel::Full.checks_forward());
+        assert!(
+            CompatibilityLevel::Full.checks_backward() && CompatibilityLevel::Full.checks_forward()
+        );
         assert!(!CompatibilityLevel::Backward.checks_forward());
         assert!(CompatibilityLevel::ForwardTransitive.transitive());
-        assert!(!CompatibilityLevel::None.checks_backward() && !CompatibilityLevel::None.checks_forward());
+        assert!(
+            !CompatibilityLevel::None.checks_backward()
+                && !CompatibilityLevel::None.checks_forward()
+        );
     }
 }

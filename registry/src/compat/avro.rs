@@ -28,7 +28,12 @@ enum Kind<'a> {
     Union(&'a [Schema]),
     Record(&'a RecordSchema),
     Enum(&'a EnumSchema),
-    Fixed { name: Option<String>, simple: Option<String>, aliases: Vec<String>, size: usize },
+    Fixed {
+        name: Option<String>,
+        simple: Option<String>,
+        aliases: Vec<String>,
+        size: usize,
+    },
 }
 
 impl Kind<'_> {
@@ -81,10 +86,20 @@ fn kind<'a>(s: &'a Schema, env: &'a AvroSchema) -> Kind<'a> {
         Schema::Fixed(f) => Kind::Fixed {
             name: Some(full_name(&f.name)),
             simple: Some(f.name.name.clone()),
-            aliases: f.aliases.iter().flatten().map(|a| a.fullname(None)).collect(),
+            aliases: f
+                .aliases
+                .iter()
+                .flatten()
+                .map(|a| a.fullname(None))
+                .collect(),
             size: f.size,
         },
-        Schema::Duration => Kind::Fixed { name: None, simple: None, aliases: vec![], size: 12 },
+        Schema::Duration => Kind::Fixed {
+            name: None,
+            simple: None,
+            aliases: vec![],
+            size: 12,
+        },
         Schema::Decimal(d) => kind(&d.inner, env),
         // An unresolvable reference cannot survive parsing; treat it as a
         // type nothing matches rather than panic.
@@ -167,28 +182,64 @@ impl<'a> Checker<'a> {
                 (Kind::Array(ri), Kind::Array(wi)) => self.at("items", |c| c.check(ri, wi)),
                 (Kind::Map(rv), Kind::Map(wv)) => self.at("values", |c| c.check(rv, wv)),
                 (
-                    Kind::Fixed { simple: rs, aliases: ra, size: rsz, .. },
-                    Kind::Fixed { name: wn, simple: ws, size: wsz, .. },
+                    Kind::Fixed {
+                        simple: rs,
+                        aliases: ra,
+                        size: rsz,
+                        ..
+                    },
+                    Kind::Fixed {
+                        name: wn,
+                        simple: ws,
+                        size: wsz,
+                        ..
+                    },
                 ) => {
                     if rs != ws && !wn.as_ref().is_some_and(|n| ra.contains(n)) {
-                        self.at("name", |c| c.report(NAME_MISMATCH, format!("expected: {}", wn.unwrap_or_default())));
+                        self.at("name", |c| {
+                            c.report(
+                                NAME_MISMATCH,
+                                format!("expected: {}", wn.unwrap_or_default()),
+                            )
+                        });
                     }
                     if rsz != wsz {
-                        self.at("size", |c| c.report(FIXED_SIZE_MISMATCH, format!("expected: {wsz}, found: {rsz}")));
+                        self.at("size", |c| {
+                            c.report(
+                                FIXED_SIZE_MISMATCH,
+                                format!("expected: {wsz}, found: {rsz}"),
+                            )
+                        });
                     }
                 }
                 (Kind::Enum(re), Kind::Enum(we)) => {
-                    let aliases: Vec<String> = re.aliases.iter().flatten().map(|a| a.fullname(None)).collect();
+                    let aliases: Vec<String> = re
+                        .aliases
+                        .iter()
+                        .flatten()
+                        .map(|a| a.fullname(None))
+                        .collect();
                     if re.name.name != we.name.name && !aliases.contains(&full_name(&we.name)) {
                         let expected = full_name(&we.name);
-                        self.at("name", |c| c.report(NAME_MISMATCH, format!("expected: {expected}")));
+                        self.at("name", |c| {
+                            c.report(NAME_MISMATCH, format!("expected: {expected}"))
+                        });
                     }
-                    let missing: BTreeSet<&String> =
-                        we.symbols.iter().filter(|s| !re.symbols.contains(s)).collect();
+                    let missing: BTreeSet<&String> = we
+                        .symbols
+                        .iter()
+                        .filter(|s| !re.symbols.contains(s))
+                        .collect();
                     let default_ok = re.default.as_ref().is_some_and(|d| re.symbols.contains(d));
                     if !missing.is_empty() && !default_ok {
-                        let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                        self.at("symbols", |c| c.report(MISSING_ENUM_SYMBOLS, format!("[{list}]")));
+                        let list = missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        self.at("symbols", |c| {
+                            c.report(MISSING_ENUM_SYMBOLS, format!("[{list}]"))
+                        });
                     }
                 }
                 (Kind::Record(rr), Kind::Record(wr)) => self.check_records(rr, wr),
@@ -197,7 +248,10 @@ impl<'a> Checker<'a> {
                         if !self.compatible(reader, branch) {
                             let t = kind(branch, self.writer_env).type_name();
                             self.at(i.to_string(), |c| {
-                                c.report(MISSING_UNION_BRANCH, format!("reader union lacking writer type: {t}"))
+                                c.report(
+                                    MISSING_UNION_BRANCH,
+                                    format!("reader union lacking writer type: {t}"),
+                                )
                             });
                         }
                     }
@@ -229,11 +283,17 @@ impl<'a> Checker<'a> {
                 return;
             }
             let t = w.type_name();
-            self.report(MISSING_UNION_BRANCH, format!("reader union lacking writer type: {t}"));
+            self.report(
+                MISSING_UNION_BRANCH,
+                format!("reader union lacking writer type: {t}"),
+            );
             return;
         }
         let (rt, wt) = (r.type_name(), w.type_name());
-        self.report(TYPE_MISMATCH, format!("reader type: {rt} not compatible with writer type: {wt}"));
+        self.report(
+            TYPE_MISMATCH,
+            format!("reader type: {rt} not compatible with writer type: {wt}"),
+        );
     }
 
     fn check_records(&mut self, reader: &'a RecordSchema, writer: &'a RecordSchema) {
@@ -241,15 +301,29 @@ impl<'a> Checker<'a> {
         if !self.in_progress.insert(key.clone()) {
             return; // recursive type: assume compatible, as Java's memo does
         }
-        let aliases: Vec<String> = reader.aliases.iter().flatten().map(|a| a.fullname(None)).collect();
+        let aliases: Vec<String> = reader
+            .aliases
+            .iter()
+            .flatten()
+            .map(|a| a.fullname(None))
+            .collect();
         if reader.name.name != writer.name.name && !aliases.contains(&full_name(&writer.name)) {
             let expected = full_name(&writer.name);
-            self.at("name", |c| c.report(NAME_MISMATCH, format!("expected: {expected}")));
+            self.at("name", |c| {
+                c.report(NAME_MISMATCH, format!("expected: {expected}"))
+            });
         }
         for (i, rf) in reader.fields.iter().enumerate() {
-            let wf = writer.fields.iter().find(|wf| wf.name == rf.name).or_else(|| {
-                rf.aliases.iter().flatten().find_map(|a| writer.fields.iter().find(|wf| &wf.name == a))
-            });
+            let wf = writer
+                .fields
+                .iter()
+                .find(|wf| wf.name == rf.name)
+                .or_else(|| {
+                    rf.aliases
+                        .iter()
+                        .flatten()
+                        .find_map(|a| writer.fields.iter().find(|wf| &wf.name == a))
+                });
             self.at("fields", |c| {
                 c.at(i.to_string(), |c| match wf {
                     Some(wf) => c.at("type", |c| c.check(&rf.schema, &wf.schema)),
@@ -287,7 +361,10 @@ mod tests {
     }
 
     fn types(reader: &str, writer: &str) -> Vec<String> {
-        check(&s(reader), &s(writer)).into_iter().map(|i| i.error_type).collect()
+        check(&s(reader), &s(writer))
+            .into_iter()
+            .map(|i| i.error_type)
+            .collect()
     }
 
     fn rec(fields: &str) -> String {
@@ -307,26 +384,53 @@ mod tests {
     #[test]
     fn fields_defaults_and_aliases() {
         let v1 = rec(r#"{"name":"a","type":"string"}"#);
-        assert_eq!(types(&rec(r#"{"name":"a","type":"string"},{"name":"b","type":"int"}"#), &v1), vec![
-            "READER_FIELD_MISSING_DEFAULT_VALUE"
-        ]);
-        assert!(types(&rec(r#"{"name":"a","type":"string"},{"name":"b","type":"int","default":1}"#), &v1).is_empty());
-        assert!(types(&rec(r#"{"name":"b","type":["null","int"],"default":null},{"name":"a","type":"string"}"#), &v1).is_empty());
+        assert_eq!(
+            types(
+                &rec(r#"{"name":"a","type":"string"},{"name":"b","type":"int"}"#),
+                &v1
+            ),
+            vec!["READER_FIELD_MISSING_DEFAULT_VALUE"]
+        );
+        assert!(types(
+            &rec(r#"{"name":"a","type":"string"},{"name":"b","type":"int","default":1}"#),
+            &v1
+        )
+        .is_empty());
+        assert!(types(
+            &rec(
+                r#"{"name":"b","type":["null","int"],"default":null},{"name":"a","type":"string"}"#
+            ),
+            &v1
+        )
+        .is_empty());
         // Rename with an alias reads old data; without one it does not.
         assert!(types(&rec(r#"{"name":"z","type":"string","aliases":["a"]}"#), &v1).is_empty());
-        assert_eq!(types(&rec(r#"{"name":"z","type":"string"}"#), &v1), vec!["READER_FIELD_MISSING_DEFAULT_VALUE"]);
+        assert_eq!(
+            types(&rec(r#"{"name":"z","type":"string"}"#), &v1),
+            vec!["READER_FIELD_MISSING_DEFAULT_VALUE"]
+        );
         // Removing a field is fine for the reader.
         assert!(types(&rec(""), &v1).is_empty());
         // A widened field type.
-        assert!(types(&rec(r#"{"name":"a","type":"long"}"#), &rec(r#"{"name":"a","type":"int"}"#)).is_empty());
-        let d = check(&s(&rec(r#"{"name":"a","type":"int"}"#)), &s(&rec(r#"{"name":"a","type":"long"}"#)));
+        assert!(types(
+            &rec(r#"{"name":"a","type":"long"}"#),
+            &rec(r#"{"name":"a","type":"int"}"#)
+        )
+        .is_empty());
+        let d = check(
+            &s(&rec(r#"{"name":"a","type":"int"}"#)),
+            &s(&rec(r#"{"name":"a","type":"long"}"#)),
+        );
         assert!(d[0].text.contains("/fields/0/type"), "{:?}", d[0]);
     }
 
     #[test]
     fn named_types_and_aliases() {
         assert_eq!(
-            types(r#"{"type":"record","name":"A","fields":[]}"#, r#"{"type":"record","name":"B","fields":[]}"#),
+            types(
+                r#"{"type":"record","name":"A","fields":[]}"#,
+                r#"{"type":"record","name":"B","fields":[]}"#
+            ),
             vec!["NAME_MISMATCH"]
         );
         assert!(types(
@@ -335,7 +439,10 @@ mod tests {
         )
         .is_empty());
         assert_eq!(
-            types(r#"{"type":"fixed","name":"F","size":4}"#, r#"{"type":"fixed","name":"F","size":8}"#),
+            types(
+                r#"{"type":"fixed","name":"F","size":4}"#,
+                r#"{"type":"fixed","name":"F","size":8}"#
+            ),
             vec!["FIXED_SIZE_MISMATCH"]
         );
     }
@@ -345,21 +452,36 @@ mod tests {
         let abc = r#"{"type":"enum","name":"E","symbols":["A","B","C"]}"#;
         let ab = r#"{"type":"enum","name":"E","symbols":["A","B"]}"#;
         let ab_default = r#"{"type":"enum","name":"E","symbols":["A","B"],"default":"A"}"#;
-        assert!(types(abc, ab).is_empty(), "adding a symbol: the reader knows every old symbol");
+        assert!(
+            types(abc, ab).is_empty(),
+            "adding a symbol: the reader knows every old symbol"
+        );
         let d = check(&s(ab), &s(abc));
         assert_eq!(d[0].error_type, "MISSING_ENUM_SYMBOLS");
         assert!(d[0].text.contains("additionalInfo:'[C]'"), "{:?}", d[0]);
-        assert!(types(ab_default, abc).is_empty(), "the reader's default covers unknown symbols");
+        assert!(
+            types(ab_default, abc).is_empty(),
+            "the reader's default covers unknown symbols"
+        );
     }
 
     #[test]
     fn unions() {
         assert!(types(r#"["null","string"]"#, r#""string""#).is_empty());
-        assert_eq!(types(r#""string""#, r#"["null","string"]"#), vec!["TYPE_MISMATCH"]);
-        assert_eq!(types(r#"["null","int"]"#, r#"["null","string"]"#), vec!["MISSING_UNION_BRANCH"]);
+        assert_eq!(
+            types(r#""string""#, r#"["null","string"]"#),
+            vec!["TYPE_MISMATCH"]
+        );
+        assert_eq!(
+            types(r#"["null","int"]"#, r#"["null","string"]"#),
+            vec!["MISSING_UNION_BRANCH"]
+        );
         assert!(types(r#"["null","string","int"]"#, r#"["null","string"]"#).is_empty());
         assert!(types(r#"["null","long"]"#, r#"["null","int"]"#).is_empty());
-        assert_eq!(types(r#"["null","int"]"#, r#""string""#), vec!["MISSING_UNION_BRANCH"]);
+        assert_eq!(
+            types(r#"["null","int"]"#, r#""string""#),
+            vec!["MISSING_UNION_BRANCH"]
+        );
     }
 
     #[test]

@@ -38,7 +38,11 @@ fn inline(schema: &JsonSchema, root: &Value, v: &Value, depth: usize) -> Value {
                 }
                 return v.clone();
             }
-            Value::Object(m.iter().map(|(k, c)| (k.clone(), inline(schema, root, c, depth))).collect())
+            Value::Object(
+                m.iter()
+                    .map(|(k, c)| (k.clone(), inline(schema, root, c, depth)))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(|c| inline(schema, root, c, depth)).collect()),
         other => other.clone(),
@@ -87,11 +91,30 @@ impl Kind {
     }
 }
 
-const OBJECT_KEYWORDS: &[&str] =
-    &["properties", "required", "additionalProperties", "patternProperties", "minProperties", "maxProperties"];
-const ARRAY_KEYWORDS: &[&str] = &["items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems"];
+const OBJECT_KEYWORDS: &[&str] = &[
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "minProperties",
+    "maxProperties",
+];
+const ARRAY_KEYWORDS: &[&str] = &[
+    "items",
+    "prefixItems",
+    "additionalItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+];
 const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern"];
-const NUMBER_KEYWORDS: &[&str] = &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
+const NUMBER_KEYWORDS: &[&str] = &[
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+];
 
 fn kind_of_type(t: &str) -> Kind {
     match t {
@@ -116,7 +139,11 @@ fn kind(v: &Value) -> Kind {
         Value::Object(m) => m,
         _ => return Kind::Empty,
     };
-    for (kw, c) in [("allOf", Criterion::All), ("anyOf", Criterion::Any), ("oneOf", Criterion::One)] {
+    for (kw, c) in [
+        ("allOf", Criterion::All),
+        ("anyOf", Criterion::Any),
+        ("oneOf", Criterion::One),
+    ] {
         if let Some(Value::Array(subs)) = m.get(kw) {
             return Kind::Combined(c, subs.clone());
         }
@@ -268,15 +295,34 @@ fn describe(t: &str, path: &str) -> String {
         "EXCLUSIVE_MAXIMUM_DECREASED",
         "MAX_PROPERTIES_DECREASED",
     ];
-    const TYPE_NARROWED: &[&str] =
-        &["ADDITIONAL_ITEMS_NARROWED", "ENUM_ARRAY_NARROWED", "SUM_TYPE_NARROWED", "ADDITIONAL_PROPERTIES_NARROWED"];
-    const VALUE_CHANGED: &[&str] = &["PATTERN_CHANGED", "MULTIPLE_OF_CHANGED", "DEPENDENCY_ARRAY_CHANGED"];
-    const TYPE_CHANGED: &[&str] =
-        &["TYPE_CHANGED", "TYPE_NARROWED", "COMBINED_TYPE_CHANGED", "COMBINED_TYPE_SUBSCHEMAS_CHANGED", "ENUM_ARRAY_CHANGED"];
-    const TYPE_EXTENDED: &[&str] =
-        &["DEPENDENCY_ARRAY_EXTENDED", "PRODUCT_TYPE_EXTENDED", "SUM_TYPE_EXTENDED", "NOT_TYPE_EXTENDED"];
+    const TYPE_NARROWED: &[&str] = &[
+        "ADDITIONAL_ITEMS_NARROWED",
+        "ENUM_ARRAY_NARROWED",
+        "SUM_TYPE_NARROWED",
+        "ADDITIONAL_PROPERTIES_NARROWED",
+    ];
+    const VALUE_CHANGED: &[&str] = &[
+        "PATTERN_CHANGED",
+        "MULTIPLE_OF_CHANGED",
+        "DEPENDENCY_ARRAY_CHANGED",
+    ];
+    const TYPE_CHANGED: &[&str] = &[
+        "TYPE_CHANGED",
+        "TYPE_NARROWED",
+        "COMBINED_TYPE_CHANGED",
+        "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
+        "ENUM_ARRAY_CHANGED",
+    ];
+    const TYPE_EXTENDED: &[&str] = &[
+        "DEPENDENCY_ARRAY_EXTENDED",
+        "PRODUCT_TYPE_EXTENDED",
+        "SUM_TYPE_EXTENDED",
+        "NOT_TYPE_EXTENDED",
+    ];
     if KEYWORD_ADDED_OR_REMOVED.contains(&t) {
-        format!("The keyword at path '{path}' in the {{0}} schema is not present in the {{1}} schema")
+        format!(
+            "The keyword at path '{path}' in the {{0}} schema is not present in the {{1}} schema"
+        )
     } else if VALUE_INCREASED.contains(&t) {
         format!("The value at path '{path}' in the {{0}} schema is more than its value in the {{1}} schema")
     } else if VALUE_DECREASED.contains(&t) {
@@ -288,7 +334,9 @@ fn describe(t: &str, path: &str) -> String {
     } else if TYPE_EXTENDED.contains(&t) {
         format!("An array or combined type at path '{path}' has more elements in the {{0}} schema than the {{1}} schema")
     } else if TYPE_CHANGED.contains(&t) {
-        format!("A type at path '{path}' is different between the {{0}} schema and the {{1}} schema")
+        format!(
+            "A type at path '{path}' is different between the {{0}} schema and the {{1}} schema"
+        )
     } else {
         match t {
             "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL" | "ITEM_ADDED_TO_OPEN_CONTENT_MODEL" => format!(
@@ -321,7 +369,8 @@ struct Ctx {
 
 impl Ctx {
     fn add(&mut self, t: &str) {
-        self.diffs.push((t.to_string(), format!("#/{}", self.path.join("/"))));
+        self.diffs
+            .push((t.to_string(), format!("#/{}", self.path.join("/"))));
     }
 
     fn add_at(&mut self, attr: &str, t: &str) {
@@ -337,7 +386,10 @@ impl Ctx {
     }
 
     fn sub(&self) -> Ctx {
-        Ctx { path: self.path.clone(), diffs: Vec::new() }
+        Ctx {
+            path: self.path.clone(),
+            diffs: Vec::new(),
+        }
     }
 
     fn compatible(&self) -> bool {
@@ -354,7 +406,13 @@ fn obj(v: &Value) -> Map<String, Value> {
 }
 
 /// Compares an upper bound (`max*`): adding or lowering it rejects old data.
-fn compare_max(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>, key: &str, prefix: &str) {
+fn compare_max(
+    ctx: &mut Ctx,
+    o: &Map<String, Value>,
+    u: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) {
     match (num(o, key), num(u, key)) {
         (None, Some(_)) => ctx.add_at(key, &format!("{prefix}_ADDED")),
         (Some(_), None) => ctx.add_at(key, &format!("{prefix}_REMOVED")),
@@ -366,7 +424,13 @@ fn compare_max(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>, ke
 
 /// Lower bounds (`min*`) are reported with the same names; which changes
 /// are compatible is settled by [`COMPATIBLE`].
-fn compare_min(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>, key: &str, prefix: &str) {
+fn compare_min(
+    ctx: &mut Ctx,
+    o: &Map<String, Value>,
+    u: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) {
     compare_max(ctx, o, u, key, prefix)
 }
 
@@ -428,7 +492,12 @@ fn compare(ctx: &mut Ctx, original: &Value, update: &Value) {
         return;
     }
     let (o, u) = (obj(original), obj(update));
-    for (k, t) in [("$id", "ID_CHANGED"), ("title", "TITLE_CHANGED"), ("description", "DESCRIPTION_CHANGED"), ("default", "DEFAULT_CHANGED")] {
+    for (k, t) in [
+        ("$id", "ID_CHANGED"),
+        ("title", "TITLE_CHANGED"),
+        ("description", "DESCRIPTION_CHANGED"),
+        ("default", "DEFAULT_CHANGED"),
+    ] {
         if o.get(k) != u.get(k) {
             ctx.add(t);
         }
@@ -482,24 +551,31 @@ fn compare(ctx: &mut Ctx, original: &Value, update: &Value) {
                 }
             }
         }
-        (Kind::Const(a), Kind::Const(b)) => {
-            if a != b {
-                ctx.add("ENUM_ARRAY_CHANGED");
-            }
+        (Kind::Const(a), Kind::Const(b)) if a != b => ctx.add("ENUM_ARRAY_CHANGED"),
+        (Kind::Not(a), Kind::Not(b)) if a != b => {
+            let mut sub = ctx.sub();
+            compare(&mut sub, &b, &a);
+            ctx.add(if sub.compatible() {
+                "NOT_TYPE_NARROWED"
+            } else {
+                "NOT_TYPE_EXTENDED"
+            });
         }
-        (Kind::Not(a), Kind::Not(b)) => {
-            if a != b {
-                let mut sub = ctx.sub();
-                compare(&mut sub, &b, &a);
-                ctx.add(if sub.compatible() { "NOT_TYPE_NARROWED" } else { "NOT_TYPE_EXTENDED" });
-            }
+        (Kind::Combined(oc, osubs), Kind::Combined(uc, usubs)) => {
+            compare_combined(ctx, oc, &osubs, uc, &usubs)
         }
-        (Kind::Combined(oc, osubs), Kind::Combined(uc, usubs)) => compare_combined(ctx, oc, &osubs, uc, &usubs),
         (Kind::Object, Kind::Object) => compare_objects(ctx, &o, &u),
         (Kind::Array, Kind::Array) => compare_arrays(ctx, &o, &u),
         _ => {}
     }
-    for k in ["if", "then", "else", "contains", "dependentSchemas", "dependencies"] {
+    for k in [
+        "if",
+        "then",
+        "else",
+        "contains",
+        "dependentSchemas",
+        "dependencies",
+    ] {
         if o.get(k) != u.get(k) {
             ctx.add_at(k, "TYPE_CHANGED");
         }
@@ -513,14 +589,25 @@ fn compare_combined(ctx: &mut Ctx, oc: Criterion, osubs: &[Value], uc: Criterion
     }
     let sum = matches!(oc, Criterion::Any | Criterion::One);
     if usubs.len() > osubs.len() {
-        ctx.add(if sum { "SUM_TYPE_EXTENDED" } else { "PRODUCT_TYPE_EXTENDED" });
+        ctx.add(if sum {
+            "SUM_TYPE_EXTENDED"
+        } else {
+            "PRODUCT_TYPE_EXTENDED"
+        });
     } else if usubs.len() < osubs.len() {
-        ctx.add(if sum { "SUM_TYPE_NARROWED" } else { "PRODUCT_TYPE_NARROWED" });
+        ctx.add(if sum {
+            "SUM_TYPE_NARROWED"
+        } else {
+            "PRODUCT_TYPE_NARROWED"
+        });
     }
     // Pair every member of the smaller side with a distinct member of the
     // larger side that it is compatible with (original → update).
-    let (small_is_orig, small, large) =
-        if osubs.len() <= usubs.len() { (true, osubs, usubs) } else { (false, usubs, osubs) };
+    let (small_is_orig, small, large) = if osubs.len() <= usubs.len() {
+        (true, osubs, usubs)
+    } else {
+        (false, usubs, osubs)
+    };
     let mut used = HashSet::new();
     let mut collected = Vec::new();
     for s in small {
@@ -551,8 +638,15 @@ fn compare_combined(ctx: &mut Ctx, oc: Criterion, osubs: &[Value], uc: Criterion
 }
 
 fn is_open(m: &Map<String, Value>) -> bool {
-    let no_patterns = m.get("patternProperties").and_then(Value::as_object).is_none_or(|p| p.is_empty());
-    no_patterns && matches!(m.get("additionalProperties"), None | Some(Value::Bool(true)))
+    let no_patterns = m
+        .get("patternProperties")
+        .and_then(Value::as_object)
+        .is_none_or(|p| p.is_empty());
+    no_patterns
+        && matches!(
+            m.get("additionalProperties"),
+            None | Some(Value::Bool(true))
+        )
 }
 
 fn permits_additional(m: &Map<String, Value>) -> bool {
@@ -584,13 +678,20 @@ fn regex_lite_match(pattern: &str, name: &str) -> bool {
 }
 
 fn props(m: &Map<String, Value>) -> Map<String, Value> {
-    m.get("properties").and_then(Value::as_object).cloned().unwrap_or_default()
+    m.get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn required(m: &Map<String, Value>) -> Vec<String> {
     m.get("required")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -608,7 +709,14 @@ fn compare_objects(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>
                 if was && !is {
                     ctx.add_at(k, "REQUIRED_ATTRIBUTE_REMOVED");
                 } else if !was && is {
-                    ctx.add_at(k, if has_default(us) { "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED" } else { "REQUIRED_ATTRIBUTE_ADDED" });
+                    ctx.add_at(
+                        k,
+                        if has_default(us) {
+                            "REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED"
+                        } else {
+                            "REQUIRED_ATTRIBUTE_ADDED"
+                        },
+                    );
                 }
             }
         }
@@ -676,7 +784,11 @@ fn compare_objects(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>
     });
     ctx.at("additionalProperties", |ctx| {
         if permits_additional(o) != permits_additional(u) {
-            ctx.add(if permits_additional(u) { "ADDITIONAL_PROPERTIES_ADDED" } else { "ADDITIONAL_PROPERTIES_REMOVED" });
+            ctx.add(if permits_additional(u) {
+                "ADDITIONAL_PROPERTIES_ADDED"
+            } else {
+                "ADDITIONAL_PROPERTIES_REMOVED"
+            });
         } else {
             match (additional_schema(o), additional_schema(u)) {
                 (None, Some(_)) => ctx.add("ADDITIONAL_PROPERTIES_NARROWED"),
@@ -693,7 +805,11 @@ fn compare_objects(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>
 fn compare_arrays(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>) {
     compare_max(ctx, o, u, "maxItems", "MAX_ITEMS");
     compare_min(ctx, o, u, "minItems", "MIN_ITEMS");
-    let unique = |m: &Map<String, Value>| m.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
+    let unique = |m: &Map<String, Value>| {
+        m.get("uniqueItems")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
     if !unique(o) && unique(u) {
         ctx.add_at("uniqueItems", "UNIQUE_ITEMS_ADDED");
     } else if unique(o) && !unique(u) {
@@ -701,7 +817,9 @@ fn compare_arrays(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>)
     }
     // Tuples: draft 2020-12 `prefixItems`, or an `items` array before it.
     let tuple = |m: &Map<String, Value>| -> Option<Vec<Value>> {
-        m.get("prefixItems").or_else(|| m.get("items").filter(|v| v.is_array())).and_then(|v| v.as_array().cloned())
+        m.get("prefixItems")
+            .or_else(|| m.get("items").filter(|v| v.is_array()))
+            .and_then(|v| v.as_array().cloned())
     };
     let rest = |m: &Map<String, Value>| -> Option<Value> {
         if m.contains_key("prefixItems") {
@@ -748,7 +866,14 @@ fn compare_arrays(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>)
                 });
             }
             if open(&orest) != open(&urest) {
-                ctx.add_at("additionalItems", if open(&urest) { "ADDITIONAL_ITEMS_ADDED" } else { "ADDITIONAL_ITEMS_REMOVED" });
+                ctx.add_at(
+                    "additionalItems",
+                    if open(&urest) {
+                        "ADDITIONAL_ITEMS_ADDED"
+                    } else {
+                        "ADDITIONAL_ITEMS_REMOVED"
+                    },
+                );
             }
         }
         _ => ctx.add_at("items", "TYPE_CHANGED"),
@@ -765,7 +890,10 @@ pub fn check(reader: &JsonSchema, writer: &JsonSchema) -> Vec<Incompatibility> {
         .into_iter()
         .filter(|(t, _)| !is_compatible(t))
         .map(|(t, path)| Incompatibility {
-            text: format!("{{errorType:\"{t}\", description:\"{}'}}", describe(&t, &path)),
+            text: format!(
+                "{{errorType:\"{t}\", description:\"{}'}}",
+                describe(&t, &path)
+            ),
             error_type: t,
         })
         .collect()
@@ -781,17 +909,24 @@ mod tests {
 
     /// Error types when `new` reads data written under `old`.
     fn backward(new: &str, old: &str) -> Vec<String> {
-        check(&s(new), &s(old)).into_iter().map(|i| i.error_type).collect()
+        check(&s(new), &s(old))
+            .into_iter()
+            .map(|i| i.error_type)
+            .collect()
     }
 
     const OPEN_A: &str = r#"{"type":"object","properties":{"a":{"type":"string"}}}"#;
-    const CLOSED_A: &str = r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#;
+    const CLOSED_A: &str =
+        r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#;
 
     #[test]
     fn properties_and_content_models() {
         // Open model: old data may already carry any "b".
         assert_eq!(
-            backward(r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}}"#, OPEN_A),
+            backward(
+                r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}}"#,
+                OPEN_A
+            ),
             vec!["PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"]
         );
         // Closed model: an optional new property is fine, a required one is not.
@@ -809,7 +944,10 @@ mod tests {
         );
         // Removing a property from a closed reader rejects old data that has it.
         assert_eq!(
-            backward(r#"{"type":"object","properties":{},"additionalProperties":false}"#, CLOSED_A),
+            backward(
+                r#"{"type":"object","properties":{},"additionalProperties":false}"#,
+                CLOSED_A
+            ),
             vec!["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"]
         );
         assert!(backward(r#"{"type":"object","properties":{}}"#, OPEN_A).is_empty());
@@ -819,7 +957,10 @@ mod tests {
     fn optional_and_required() {
         let req = r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}"#;
         assert_eq!(backward(req, OPEN_A), vec!["REQUIRED_ATTRIBUTE_ADDED"]);
-        assert!(backward(OPEN_A, req).is_empty(), "dropping required is compatible");
+        assert!(
+            backward(OPEN_A, req).is_empty(),
+            "dropping required is compatible"
+        );
         let req_default = r#"{"type":"object","properties":{"a":{"type":"string","default":"x"}},"required":["a"]}"#;
         assert!(!backward(req_default, OPEN_A).contains(&"REQUIRED_ATTRIBUTE_ADDED".to_string()));
     }
@@ -827,18 +968,43 @@ mod tests {
     #[test]
     fn types_enums_and_limits() {
         assert!(backward(r#"{"type":"number"}"#, r#"{"type":"integer"}"#).is_empty());
-        assert_eq!(backward(r#"{"type":"integer"}"#, r#"{"type":"number"}"#), vec!["TYPE_NARROWED"]);
-        assert_eq!(backward(r#"{"type":"string"}"#, r#"{"type":"integer"}"#), vec!["TYPE_CHANGED"]);
-        assert!(backward(r#"{"type":["string","null"]}"#, r#"{"type":"string"}"#).is_empty());
-        assert_eq!(backward(r#"{"type":"string"}"#, r#"{"type":["string","null"]}"#), vec!["TYPE_CHANGED"]);
-        assert!(backward(r#"{"enum":["a","b","c"]}"#, r#"{"enum":["a","b"]}"#).is_empty());
-        assert_eq!(backward(r#"{"enum":["a"]}"#, r#"{"enum":["a","b"]}"#), vec!["ENUM_ARRAY_NARROWED"]);
-        assert_eq!(backward(r#"{"type":"string","maxLength":5}"#, r#"{"type":"string"}"#), vec!["MAX_LENGTH_ADDED"]);
-        assert!(backward(r#"{"type":"string","maxLength":10}"#, r#"{"type":"string","maxLength":5}"#).is_empty());
-        assert!(backward(r#"{"oneOf":[{"type":"string"},{"type":"integer"}]}"#, r#"{"oneOf":[{"type":"string"}]}"#)
-            .is_empty());
         assert_eq!(
-            backward(r#"{"oneOf":[{"type":"string"}]}"#, r#"{"oneOf":[{"type":"string"},{"type":"integer"}]}"#),
+            backward(r#"{"type":"integer"}"#, r#"{"type":"number"}"#),
+            vec!["TYPE_NARROWED"]
+        );
+        assert_eq!(
+            backward(r#"{"type":"string"}"#, r#"{"type":"integer"}"#),
+            vec!["TYPE_CHANGED"]
+        );
+        assert!(backward(r#"{"type":["string","null"]}"#, r#"{"type":"string"}"#).is_empty());
+        assert_eq!(
+            backward(r#"{"type":"string"}"#, r#"{"type":["string","null"]}"#),
+            vec!["TYPE_CHANGED"]
+        );
+        assert!(backward(r#"{"enum":["a","b","c"]}"#, r#"{"enum":["a","b"]}"#).is_empty());
+        assert_eq!(
+            backward(r#"{"enum":["a"]}"#, r#"{"enum":["a","b"]}"#),
+            vec!["ENUM_ARRAY_NARROWED"]
+        );
+        assert_eq!(
+            backward(r#"{"type":"string","maxLength":5}"#, r#"{"type":"string"}"#),
+            vec!["MAX_LENGTH_ADDED"]
+        );
+        assert!(backward(
+            r#"{"type":"string","maxLength":10}"#,
+            r#"{"type":"string","maxLength":5}"#
+        )
+        .is_empty());
+        assert!(backward(
+            r#"{"oneOf":[{"type":"string"},{"type":"integer"}]}"#,
+            r#"{"oneOf":[{"type":"string"}]}"#
+        )
+        .is_empty());
+        assert_eq!(
+            backward(
+                r#"{"oneOf":[{"type":"string"}]}"#,
+                r#"{"oneOf":[{"type":"string"},{"type":"integer"}]}"#
+            ),
             vec!["SUM_TYPE_NARROWED"]
         );
     }
@@ -857,7 +1023,8 @@ mod tests {
         let a = r##"{"type":"object","definitions":{"n":{"type":"string"}},"properties":{"x":{"$ref":"#/definitions/n"}}}"##;
         let b = r##"{"type":"object","definitions":{"n":{"type":"integer"}},"properties":{"x":{"$ref":"#/definitions/n"}}}"##;
         assert_eq!(backward(b, a), vec!["TYPE_CHANGED"]);
-        let tree = r##"{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#"}}}}"##;
+        let tree =
+            r##"{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#"}}}}"##;
         assert!(backward(tree, tree).is_empty());
     }
 }

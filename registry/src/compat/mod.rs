@@ -55,7 +55,10 @@ fn with_old_schema(mut messages: Vec<String>, old: &Previous<'_>) -> Vec<String>
         if text.len() <= MAX_SCHEMA_IN_MESSAGE {
             messages.push(format!("{{oldSchema: '{text}'}}"));
         } else {
-            let cut = (0..=MAX_SCHEMA_IN_MESSAGE).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=MAX_SCHEMA_IN_MESSAGE)
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
             messages.push(format!("{{oldSchema: <truncated> '{}...'}}", &text[..cut]));
         }
     }
@@ -79,21 +82,27 @@ fn check_pair(level: CompatibilityLevel, new: &ParsedSchema, old: &Previous<'_>)
             Some(l) => with_old_schema(render(l, "old", "new"), old),
             None => vec![DIFFERENT_TYPE.into()],
         },
-        CompatibilityLevel::Full | CompatibilityLevel::FullTransitive => match (forward(), backward()) {
-            (Some(f), Some(b)) => {
-                let mut m = render(f, "old", "new");
-                m.extend(with_old_schema(render(b, "new", "old"), old));
-                m
+        CompatibilityLevel::Full | CompatibilityLevel::FullTransitive => {
+            match (forward(), backward()) {
+                (Some(f), Some(b)) => {
+                    let mut m = render(f, "old", "new");
+                    m.extend(with_old_schema(render(b, "new", "old"), old));
+                    m
+                }
+                _ => vec![DIFFERENT_TYPE.into()],
             }
-            _ => vec![DIFFERENT_TYPE.into()],
-        },
+        }
     }
 }
 
 /// Checks `new` against `previous` (ascending versions, live ones only)
 /// under `level`. Empty means compatible; otherwise the messages end with
 /// Confluent's `{validateFields: ..., compatibility: ...}` trailer.
-pub fn check(level: CompatibilityLevel, new: &ParsedSchema, previous: &[Previous<'_>]) -> Vec<String> {
+pub fn check(
+    level: CompatibilityLevel,
+    new: &ParsedSchema,
+    previous: &[Previous<'_>],
+) -> Vec<String> {
     let mut messages = Vec::new();
     if level.transitive() {
         for old in previous.iter().rev() {
@@ -106,7 +115,9 @@ pub fn check(level: CompatibilityLevel, new: &ParsedSchema, previous: &[Previous
         messages = check_pair(level, new, old);
     }
     if !messages.is_empty() {
-        messages.push(format!("{{validateFields: 'false', compatibility: '{level}'}}"));
+        messages.push(format!(
+            "{{validateFields: 'false', compatibility: '{level}'}}"
+        ));
     }
     messages
 }
@@ -121,24 +132,33 @@ mod tests {
     }
 
     const V1: &str = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}"#;
-    const V2_NO_DEFAULT: &str =
-        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"int"}]}"#;
-    const V2_DEFAULT: &str =
-        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"int","default":0}]}"#;
+    const V2_NO_DEFAULT: &str = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"int"}]}"#;
+    const V2_DEFAULT: &str = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"int","default":0}]}"#;
 
     #[test]
     fn levels_pick_directions() {
         let v1 = avro(V1);
-        let prev = [Previous { version: 1, schema: &v1 }];
+        let prev = [Previous {
+            version: 1,
+            schema: &v1,
+        }];
         let no_default = avro(V2_NO_DEFAULT);
         let with_default = avro(V2_DEFAULT);
         // Adding a field without a default: the new reader lacks a value for old data.
         let m = check(CompatibilityLevel::Backward, &no_default, &prev);
         assert!(m[0].contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{m:?}");
-        assert!(m[0].contains("in the new schema has no default value and is missing in the old schema"), "{m:?}");
+        assert!(
+            m[0].contains(
+                "in the new schema has no default value and is missing in the old schema"
+            ),
+            "{m:?}"
+        );
         assert_eq!(m[1], "{oldSchemaVersion: 1}");
         assert!(m[2].starts_with("{oldSchema: '"));
-        assert_eq!(m.last().map(String::as_str), Some("{validateFields: 'false', compatibility: 'BACKWARD'}"));
+        assert_eq!(
+            m.last().map(String::as_str),
+            Some("{validateFields: 'false', compatibility: 'BACKWARD'}")
+        );
         // ... but old readers ignore the extra field.
         assert!(check(CompatibilityLevel::Forward, &no_default, &prev).is_empty());
         assert!(!check(CompatibilityLevel::Full, &no_default, &prev).is_empty());
@@ -153,7 +173,16 @@ mod tests {
         let v1 = avro(V1);
         let v2 = avro(V2_DEFAULT);
         let v3 = avro(V2_NO_DEFAULT);
-        let prev = [Previous { version: 1, schema: &v1 }, Previous { version: 2, schema: &v2 }];
+        let prev = [
+            Previous {
+                version: 1,
+                schema: &v1,
+            },
+            Previous {
+                version: 2,
+                schema: &v2,
+            },
+        ];
         assert!(check(CompatibilityLevel::Backward, &v3, &prev).is_empty());
         let m = check(CompatibilityLevel::BackwardTransitive, &v3, &prev);
         assert!(m.iter().any(|s| s == "{oldSchemaVersion: 1}"), "{m:?}");
@@ -162,8 +191,16 @@ mod tests {
     #[test]
     fn different_types_are_incompatible() {
         let v1 = avro(V1);
-        let json = ParsedSchema::parse(SchemaType::Json, r#"{"type":"object"}"#, &[]).expect("json");
-        let m = check(CompatibilityLevel::Backward, &json, &[Previous { version: 1, schema: &v1 }]);
+        let json =
+            ParsedSchema::parse(SchemaType::Json, r#"{"type":"object"}"#, &[]).expect("json");
+        let m = check(
+            CompatibilityLevel::Backward,
+            &json,
+            &[Previous {
+                version: 1,
+                schema: &v1,
+            }],
+        );
         assert_eq!(m[0], DIFFERENT_TYPE);
     }
 }

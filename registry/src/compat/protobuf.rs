@@ -35,17 +35,31 @@ fn collect<'a>(
     }
     for m in msgs {
         let full = format!("{prefix}{}", m.name());
-        collect(&format!("{full}."), package, &m.nested_type, &m.enum_type, out);
+        collect(
+            &format!("{full}."),
+            package,
+            &m.nested_type,
+            &m.enum_type,
+            out,
+        );
         out.messages.insert(full, (m, package.to_string()));
     }
 }
 
 impl<'a> Types<'a> {
     fn of(s: &'a ProtoSchema) -> Types<'a> {
-        let mut t = Types { messages: HashMap::new(), enums: HashSet::new(), proto3: s.file.syntax() == "proto3" };
+        let mut t = Types {
+            messages: HashMap::new(),
+            enums: HashSet::new(),
+            proto3: s.file.syntax() == "proto3",
+        };
         for f in std::iter::once(&s.file).chain(s.imports.iter()) {
             let pkg = f.package().to_string();
-            let prefix = if pkg.is_empty() { String::new() } else { format!("{pkg}.") };
+            let prefix = if pkg.is_empty() {
+                String::new()
+            } else {
+                format!("{pkg}.")
+            };
             collect(&prefix, &pkg, &f.message_type, &f.enum_type, &mut t);
         }
         t
@@ -53,7 +67,11 @@ impl<'a> Types<'a> {
 
     fn is_map(&self, type_name: &str) -> Option<&'a DescriptorProto> {
         let (m, _) = self.messages.get(type_name.trim_start_matches('.'))?;
-        m.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false).then_some(*m)
+        m.options
+            .as_ref()
+            .and_then(|o| o.map_entry)
+            .unwrap_or(false)
+            .then_some(*m)
     }
 }
 
@@ -77,7 +95,9 @@ enum ScalarKind {
 
 fn scalar_kind(f: &FieldDescriptorProto) -> ScalarKind {
     match f.r#type() {
-        Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 | Type::Bool | Type::Enum => ScalarKind::GeneralNumber,
+        Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 | Type::Bool | Type::Enum => {
+            ScalarKind::GeneralNumber
+        }
         Type::Sint32 | Type::Sint64 => ScalarKind::SignedNumber,
         Type::String | Type::Bytes => ScalarKind::StringOrBytes,
         Type::Fixed32 | Type::Sfixed32 => ScalarKind::Fixed32,
@@ -174,12 +194,23 @@ impl<'a> Ctx<'a> {
         self.path.pop();
     }
 
-    fn compare_types(&mut self, orig: &'a [DescriptorProto], upd: &'a [DescriptorProto], o_prefix: &str, u_prefix: &str) {
+    fn compare_types(
+        &mut self,
+        orig: &'a [DescriptorProto],
+        upd: &'a [DescriptorProto],
+        o_prefix: &str,
+        u_prefix: &str,
+    ) {
         // Map entries are synthetic messages; `map<k, v>` fields compare
         // them through the field (Confluent's parser has no such message).
         let index = |ms: &'a [DescriptorProto]| -> BTreeMap<&'a str, (usize, &'a DescriptorProto)> {
             ms.iter()
-                .filter(|m| !m.options.as_ref().and_then(|x| x.map_entry).unwrap_or(false))
+                .filter(|m| {
+                    !m.options
+                        .as_ref()
+                        .and_then(|x| x.map_entry)
+                        .unwrap_or(false)
+                })
                 .enumerate()
                 .map(|(i, m)| (m.name(), (i, m)))
                 .collect()
@@ -191,7 +222,12 @@ impl<'a> Ctx<'a> {
                 (Some(_), None) => ctx.add("MESSAGE_REMOVED"),
                 (None, Some(_)) => ctx.add("MESSAGE_ADDED"),
                 (Some((oi, o)), Some((ui, u))) => {
-                    ctx.compare_message(o, u, &format!("{o_prefix}{name}."), &format!("{u_prefix}{name}."));
+                    ctx.compare_message(
+                        o,
+                        u,
+                        &format!("{o_prefix}{name}."),
+                        &format!("{u_prefix}{name}."),
+                    );
                     if oi != ui {
                         ctx.add("MESSAGE_MOVED");
                     }
@@ -201,11 +237,25 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn compare_message(&mut self, o: &'a DescriptorProto, u: &'a DescriptorProto, o_prefix: &str, u_prefix: &str) {
-        let mut o_fields: BTreeMap<i32, &FieldDescriptorProto> =
-            o.field.iter().filter(|f| !in_oneof(f)).map(|f| (f.number(), f)).collect();
-        let u_fields: BTreeMap<i32, &FieldDescriptorProto> =
-            u.field.iter().filter(|f| !in_oneof(f)).map(|f| (f.number(), f)).collect();
+    fn compare_message(
+        &mut self,
+        o: &'a DescriptorProto,
+        u: &'a DescriptorProto,
+        o_prefix: &str,
+        u_prefix: &str,
+    ) {
+        let mut o_fields: BTreeMap<i32, &FieldDescriptorProto> = o
+            .field
+            .iter()
+            .filter(|f| !in_oneof(f))
+            .map(|f| (f.number(), f))
+            .collect();
+        let u_fields: BTreeMap<i32, &FieldDescriptorProto> = u
+            .field
+            .iter()
+            .filter(|f| !in_oneof(f))
+            .map(|f| (f.number(), f))
+            .collect();
         let oneofs = |m: &'a DescriptorProto| -> BTreeMap<String, Vec<&'a FieldDescriptorProto>> {
             let mut out: BTreeMap<String, Vec<&FieldDescriptorProto>> = BTreeMap::new();
             for f in m.field.iter().filter(|f| in_oneof(f)) {
@@ -244,8 +294,10 @@ impl<'a> Ctx<'a> {
                 (Some(_), None) => ctx.add("ONEOF_REMOVED"),
                 (None, Some(_)) => ctx.add("ONEOF_ADDED"),
                 (Some(of), Some(uf)) => {
-                    let ob: BTreeMap<i32, &FieldDescriptorProto> = of.iter().map(|f| (f.number(), *f)).collect();
-                    let ub: BTreeMap<i32, &FieldDescriptorProto> = uf.iter().map(|f| (f.number(), *f)).collect();
+                    let ob: BTreeMap<i32, &FieldDescriptorProto> =
+                        of.iter().map(|f| (f.number(), *f)).collect();
+                    let ub: BTreeMap<i32, &FieldDescriptorProto> =
+                        uf.iter().map(|f| (f.number(), *f)).collect();
                     let tags: BTreeSet<i32> = ob.keys().chain(ub.keys()).copied().collect();
                     for tag in tags {
                         ctx.at(&tag.to_string(), |ctx| match (ob.get(&tag), ub.get(&tag)) {
@@ -261,15 +313,21 @@ impl<'a> Ctx<'a> {
         }
         let tags: BTreeSet<i32> = o_fields.keys().chain(u_fields.keys()).copied().collect();
         for tag in tags {
-            self.at(&tag.to_string(), |ctx| match (o_fields.get(&tag), u_fields.get(&tag)) {
-                (Some(f), None) => {
-                    ctx.add(if f.label() == Label::Required { "REQUIRED_FIELD_REMOVED" } else { "FIELD_REMOVED" })
+            self.at(&tag.to_string(), |ctx| {
+                match (o_fields.get(&tag), u_fields.get(&tag)) {
+                    (Some(f), None) => ctx.add(if f.label() == Label::Required {
+                        "REQUIRED_FIELD_REMOVED"
+                    } else {
+                        "FIELD_REMOVED"
+                    }),
+                    (None, Some(f)) => ctx.add(if f.label() == Label::Required {
+                        "REQUIRED_FIELD_ADDED"
+                    } else {
+                        "FIELD_ADDED"
+                    }),
+                    (Some(a), Some(b)) => ctx.compare_field(a, b),
+                    (None, None) => {}
                 }
-                (None, Some(f)) => {
-                    ctx.add(if f.label() == Label::Required { "REQUIRED_FIELD_ADDED" } else { "FIELD_ADDED" })
-                }
-                (Some(a), Some(b)) => ctx.compare_field(a, b),
-                (None, None) => {}
             });
         }
         self.compare_types(&o.nested_type, &u.nested_type, o_prefix, u_prefix);
@@ -325,7 +383,10 @@ impl<'a> Ctx<'a> {
                 }
             }
             FieldKind::Map => {
-                let (Some(om), Some(um)) = (self.orig.is_map(o.type_name()), self.upd.is_map(u.type_name())) else {
+                let (Some(om), Some(um)) = (
+                    self.orig.is_map(o.type_name()),
+                    self.upd.is_map(u.type_name()),
+                ) else {
                     return;
                 };
                 for i in 0..2 {
@@ -339,10 +400,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn compare_message_types(&mut self, o_name: &str, u_name: &str) {
-        let (o_name, u_name) = (o_name.trim_start_matches('.'), u_name.trim_start_matches('.'));
-        let (Some((om, opkg)), Some((um, upkg))) =
-            (self.orig.messages.get(o_name).cloned(), self.upd.messages.get(u_name).cloned())
-        else {
+        let (o_name, u_name) = (
+            o_name.trim_start_matches('.'),
+            u_name.trim_start_matches('.'),
+        );
+        let (Some((om, opkg)), Some((um, upkg))) = (
+            self.orig.messages.get(o_name).cloned(),
+            self.upd.messages.get(u_name).cloned(),
+        ) else {
             if o_name != u_name {
                 self.add("FIELD_NAMED_TYPE_CHANGED");
             }
@@ -352,7 +417,9 @@ impl<'a> Ctx<'a> {
             if pkg.is_empty() {
                 full.to_string()
             } else {
-                full.strip_prefix(&format!("{pkg}.")).unwrap_or(full).to_string()
+                full.strip_prefix(&format!("{pkg}."))
+                    .unwrap_or(full)
+                    .to_string()
             }
         };
         if local(o_name, &opkg) != local(u_name, &upkg) {
@@ -368,7 +435,10 @@ impl<'a> Ctx<'a> {
         }
         let saved_path = std::mem::take(&mut self.path);
         let saved = std::mem::take(&mut self.diffs);
-        self.path = local(o_name, &opkg).split('.').map(str::to_string).collect();
+        self.path = local(o_name, &opkg)
+            .split('.')
+            .map(str::to_string)
+            .collect();
         self.compare_message(om, um, &format!("{o_name}."), &format!("{u_name}."));
         let inner = std::mem::replace(&mut self.diffs, saved);
         self.path = saved_path;
@@ -382,8 +452,13 @@ impl<'a> Ctx<'a> {
 
 /// Incompatibilities when `reader` reads data written with `writer`.
 pub fn check(reader: &ProtoSchema, writer: &ProtoSchema) -> Vec<Incompatibility> {
-    let mut ctx =
-        Ctx { orig: Types::of(writer), upd: Types::of(reader), path: Vec::new(), diffs: Vec::new(), visiting: HashSet::new() };
+    let mut ctx = Ctx {
+        orig: Types::of(writer),
+        upd: Types::of(reader),
+        path: Vec::new(),
+        diffs: Vec::new(),
+        visiting: HashSet::new(),
+    };
     let (o, u): (&FileDescriptorProto, &FileDescriptorProto) = (&writer.file, &reader.file);
     if o.package() != u.package() {
         ctx.add("PACKAGE_CHANGED");
@@ -397,7 +472,10 @@ pub fn check(reader: &ProtoSchema, writer: &ProtoSchema) -> Vec<Incompatibility>
         .filter(|d| seen.insert(d.clone()))
         .map(|(t, path)| Incompatibility {
             error_type: t.to_string(),
-            text: format!("{{errorType:\"{t}\", description:\"{}\"}}", describe(t, &path)),
+            text: format!(
+                "{{errorType:\"{t}\", description:\"{}\"}}",
+                describe(t, &path)
+            ),
         })
         .collect()
 }
@@ -419,31 +497,58 @@ mod tests {
     }
 
     fn backward(new: &str, old: &str) -> Vec<String> {
-        check(&p(new), &p(old)).into_iter().map(|i| i.error_type).collect()
+        check(&p(new), &p(old))
+            .into_iter()
+            .map(|i| i.error_type)
+            .collect()
     }
 
     const V1: &str = "syntax = \"proto3\"; package t; message M { string a = 1; int32 b = 2; }";
 
     #[test]
     fn adding_removing_renaming_fields_is_compatible() {
-        assert!(backward("syntax = \"proto3\"; package t; message M { string a = 1; int32 b = 2; bool c = 3; }", V1).is_empty());
-        assert!(backward("syntax = \"proto3\"; package t; message M { string a = 1; }", V1).is_empty());
-        assert!(backward("syntax = \"proto3\"; package t; message M { string x = 1; int32 b = 2; }", V1).is_empty());
-        assert!(backward("syntax = \"proto3\"; package t; message M { string a = 1; int64 b = 2; }", V1).is_empty(),
-            "int32 and int64 are both varints");
+        assert!(backward(
+            "syntax = \"proto3\"; package t; message M { string a = 1; int32 b = 2; bool c = 3; }",
+            V1
+        )
+        .is_empty());
+        assert!(backward(
+            "syntax = \"proto3\"; package t; message M { string a = 1; }",
+            V1
+        )
+        .is_empty());
+        assert!(backward(
+            "syntax = \"proto3\"; package t; message M { string x = 1; int32 b = 2; }",
+            V1
+        )
+        .is_empty());
+        assert!(
+            backward(
+                "syntax = \"proto3\"; package t; message M { string a = 1; int64 b = 2; }",
+                V1
+            )
+            .is_empty(),
+            "int32 and int64 are both varints"
+        );
     }
 
     #[test]
     fn field_number_reuse_with_another_type_is_incompatible() {
         assert_eq!(
-            backward("syntax = \"proto3\"; package t; message M { string a = 1; string b = 2; }", V1),
+            backward(
+                "syntax = \"proto3\"; package t; message M { string a = 1; string b = 2; }",
+                V1
+            ),
             vec!["FIELD_SCALAR_KIND_CHANGED"]
         );
         assert_eq!(
             backward("syntax = \"proto3\"; package t; message N { int32 v = 1; } message M { string a = 1; N b = 2; }", V1),
             vec!["FIELD_KIND_CHANGED"]
         );
-        let d = check(&p("syntax = \"proto3\"; package t; message M { string a = 1; sint32 b = 2; }"), &p(V1));
+        let d = check(
+            &p("syntax = \"proto3\"; package t; message M { string a = 1; sint32 b = 2; }"),
+            &p(V1),
+        );
         assert_eq!(
             d[0].render("new", "old"),
             "{errorType:\"FIELD_SCALAR_KIND_CHANGED\", description:\"The kind of a SCALAR field at path '#/M/2' in the new schema does not match its kind in the old schema\"}"
@@ -455,17 +560,25 @@ mod tests {
         let two = "syntax = \"proto3\"; package t; message M { string a = 1; int32 b = 2; } message Other { int32 x = 1; }";
         assert_eq!(backward(V1, two), vec!["MESSAGE_REMOVED"]);
         let p2 = "syntax = \"proto2\"; message M { required string a = 1; }";
-        assert_eq!(backward("syntax = \"proto2\"; message M { required string a = 1; required int32 b = 2; }", p2), vec![
-            "REQUIRED_FIELD_ADDED"
-        ]);
+        assert_eq!(
+            backward(
+                "syntax = \"proto2\"; message M { required string a = 1; required int32 b = 2; }",
+                p2
+            ),
+            vec!["REQUIRED_FIELD_ADDED"]
+        );
         assert_eq!(
             backward("syntax = \"proto3\"; package t; message M { oneof o { string a = 1; int32 b = 2; } }", V1),
             vec!["MULTIPLE_FIELDS_MOVED_TO_ONEOF"]
         );
         let one = "syntax = \"proto3\"; message M { oneof o { string a = 1; int32 b = 2; } }";
-        assert_eq!(backward("syntax = \"proto3\"; message M { oneof o { string a = 1; } }", one), vec![
-            "ONEOF_FIELD_REMOVED"
-        ]);
+        assert_eq!(
+            backward(
+                "syntax = \"proto3\"; message M { oneof o { string a = 1; } }",
+                one
+            ),
+            vec!["ONEOF_FIELD_REMOVED"]
+        );
     }
 
     #[test]

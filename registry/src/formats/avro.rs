@@ -18,24 +18,35 @@ pub struct AvroSchema {
     canonical: String,
 }
 
-const PRIMITIVES: &[&str] = &["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
+const PRIMITIVES: &[&str] = &[
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+];
 
 impl AvroSchema {
     pub fn parse(text: &str, deps: &[Dependency]) -> Result<AvroSchema, String> {
         let json: Value = serde_json::from_str(text).map_err(|e| format!("Invalid schema: {e}"))?;
         let dep_texts: Vec<&str> = deps.iter().map(|d| d.schema.as_str()).collect();
         let (schema, schemata) = if dep_texts.is_empty() {
-            (Schema::parse(&json).map_err(|e| format!("Invalid schema: {e}"))?, Vec::new())
+            (
+                Schema::parse(&json).map_err(|e| format!("Invalid schema: {e}"))?,
+                Vec::new(),
+            )
         } else {
             Schema::parse_str_with_list(text, dep_texts).map_err(|e| {
-                format!("Invalid schema: {e} (either the schema or one of its references is invalid)")
+                format!(
+                    "Invalid schema: {e} (either the schema or one of its references is invalid)"
+                )
             })?
         };
         let mut names = HashMap::new();
         for s in schemata.iter().chain(std::iter::once(&schema)) {
             collect_names(s, &mut names);
         }
-        Ok(AvroSchema { schema, names, canonical: canonical_value(&json) })
+        Ok(AvroSchema {
+            schema,
+            names,
+            canonical: canonical_value(&json),
+        })
     }
 
     pub fn canonical(&self) -> String {
@@ -111,10 +122,22 @@ fn simplify(v: &Value) -> Value {
 /// Where a key goes in canonical text: Avro's own attributes in the order
 /// Java's `Schema.toString()` writes them (a record field starts with its
 /// name, a type with its type), then everything else sorted.
-fn key_rank<'a>(k: &'a str, is_field: bool) -> (usize, &'a str) {
+fn key_rank(k: &str, is_field: bool) -> (usize, &str) {
     const TYPE_ORDER: &[&str] = &[
-        "type", "name", "namespace", "doc", "fields", "symbols", "items", "values", "size", "default", "aliases",
-        "logicalType", "precision", "scale",
+        "type",
+        "name",
+        "namespace",
+        "doc",
+        "fields",
+        "symbols",
+        "items",
+        "values",
+        "size",
+        "default",
+        "aliases",
+        "logicalType",
+        "precision",
+        "scale",
     ];
     const FIELD_ORDER: &[&str] = &["name", "type", "doc", "default", "order", "aliases"];
     let order = if is_field { FIELD_ORDER } else { TYPE_ORDER };
@@ -125,7 +148,8 @@ fn key_rank<'a>(k: &'a str, is_field: bool) -> (usize, &'a str) {
 /// not one of the complex type keywords.
 fn is_field(m: &serde_json::Map<String, Value>) -> bool {
     const COMPLEX: &[&str] = &["record", "error", "enum", "fixed", "array", "map"];
-    m.contains_key("name") && !matches!(m.get("type"), Some(Value::String(t)) if COMPLEX.contains(&t.as_str()))
+    m.contains_key("name")
+        && !matches!(m.get("type"), Some(Value::String(t)) if COMPLEX.contains(&t.as_str()))
 }
 
 fn write_avro_json(v: &Value, out: &mut String) {
@@ -169,7 +193,9 @@ fn canonical_value(v: &Value) -> String {
 
 /// Canonical text of a stored Avro schema, `None` if it is not JSON.
 pub fn canonical_text(text: &str) -> Option<String> {
-    serde_json::from_str::<Value>(text).ok().map(|v| canonical_value(&v))
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .map(|v| canonical_value(&v))
 }
 
 #[cfg(test)]
@@ -190,10 +216,20 @@ mod tests {
         )
         .expect("b");
         assert_eq!(a.canonical(), b.canonical());
-        assert_eq!(a.canonical(), r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1}]}"#);
-        let c = AvroSchema::parse(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":2}]}"#, &[])
-            .expect("c");
-        assert_ne!(a.canonical(), c.canonical(), "a different default is a different schema");
+        assert_eq!(
+            a.canonical(),
+            r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":1}]}"#
+        );
+        let c = AvroSchema::parse(
+            r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int","default":2}]}"#,
+            &[],
+        )
+        .expect("c");
+        assert_ne!(
+            a.canonical(),
+            c.canonical(),
+            "a different default is a different schema"
+        );
     }
 
     #[test]

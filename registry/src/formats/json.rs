@@ -25,7 +25,10 @@ struct DependencyRetriever {
 }
 
 impl Retrieve for DependencyRetriever {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let u = uri.as_str();
         find_dependency(&self.deps, u)
             .cloned()
@@ -45,7 +48,8 @@ fn find_dependency<'a>(deps: &'a [(String, Value)], uri: &str) -> Option<&'a Val
 
 impl JsonSchema {
     pub fn parse(text: &str, deps: &[Dependency]) -> Result<JsonSchema, String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("Invalid schema: {e}"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("Invalid schema: {e}"))?;
         if !value.is_object() && !value.is_boolean() {
             return Err("Invalid schema: a JSON schema must be an object or a boolean".into());
         }
@@ -57,10 +61,16 @@ impl JsonSchema {
             dep_values.push((d.name.clone(), v));
         }
         jsonschema::options()
-            .with_retriever(DependencyRetriever { deps: dep_values.clone() })
+            .with_retriever(DependencyRetriever {
+                deps: dep_values.clone(),
+            })
             .build(&value)
             .map_err(|e| format!("Invalid schema: {e}"))?;
-        Ok(JsonSchema { canonical: sorted_json(&value), value, deps: dep_values.into_iter().collect() })
+        Ok(JsonSchema {
+            canonical: sorted_json(&value),
+            value,
+            deps: dep_values.into_iter().collect(),
+        })
     }
 
     pub fn canonical(&self) -> String {
@@ -69,26 +79,39 @@ impl JsonSchema {
 
     /// The schema a `$ref` points at: a JSON pointer into this document or
     /// into a referenced one.
-    pub fn resolve_ref<'a>(&'a self, root: &'a Value, reference: &str) -> Option<(&'a Value, &'a Value)> {
+    pub fn resolve_ref<'a>(
+        &'a self,
+        root: &'a Value,
+        reference: &str,
+    ) -> Option<(&'a Value, &'a Value)> {
         let (doc, fragment) = match reference.split_once('#') {
             Some(("", frag)) => (root, frag),
             Some((uri, frag)) => (self.dep(uri)?, frag),
             None => (self.dep(reference)?, ""),
         };
-        let target = if fragment.is_empty() { doc } else { doc.pointer(fragment)? };
+        let target = if fragment.is_empty() {
+            doc
+        } else {
+            doc.pointer(fragment)?
+        };
         Some((doc, target))
     }
 
     fn dep(&self, uri: &str) -> Option<&Value> {
         self.deps.get(uri).or_else(|| {
-            self.deps.iter().find(|(name, _)| uri.ends_with(&format!("/{name}")) || name.ends_with(uri)).map(|(_, v)| v)
+            self.deps
+                .iter()
+                .find(|(name, _)| uri.ends_with(&format!("/{name}")) || name.ends_with(uri))
+                .map(|(_, v)| v)
         })
     }
 }
 
 /// Canonical text of a stored JSON schema, `None` if it is not JSON.
 pub fn canonical_text(text: &str) -> Option<String> {
-    serde_json::from_str::<Value>(text).ok().map(|v| sorted_json(&v))
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .map(|v| sorted_json(&v))
 }
 
 #[cfg(test)]
@@ -105,14 +128,21 @@ mod tests {
             "https://json-schema.org/draft/2019-09/schema",
             "https://json-schema.org/draft/2020-12/schema",
         ] {
-            let text = format!(r#"{{"$schema":"{draft}","type":"object","properties":{{"a":{{"type":"string"}}}}}}"#);
+            let text = format!(
+                r#"{{"$schema":"{draft}","type":"object","properties":{{"a":{{"type":"string"}}}}}}"#
+            );
             JsonSchema::parse(&text, &[]).unwrap_or_else(|e| panic!("{draft}: {e}"));
         }
     }
 
     #[test]
     fn invalid_schemas_are_rejected() {
-        for bad in [r#"{"type": 12}"#, "[1,2]", "{", r#"{"properties": {"a": {"minLength": -1}}}"#] {
+        for bad in [
+            r#"{"type": 12}"#,
+            "[1,2]",
+            "{",
+            r#"{"properties": {"a": {"minLength": -1}}}"#,
+        ] {
             assert!(JsonSchema::parse(bad, &[]).is_err(), "{bad}");
         }
         // A $ref to something that is not a reference.
@@ -125,7 +155,11 @@ mod tests {
             name: "address.json".into(),
             schema_type: SchemaType::Json,
             schema: r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
-            reference: SchemaReference { name: "address.json".into(), subject: "address".into(), version: 1 },
+            reference: SchemaReference {
+                name: "address.json".into(),
+                subject: "address".into(),
+                version: 1,
+            },
         };
         let s = JsonSchema::parse(
             r#"{"$id":"https://acme.com/person.json","type":"object","properties":{"home":{"$ref":"address.json"}}}"#,

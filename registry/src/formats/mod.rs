@@ -13,6 +13,7 @@
 
 pub mod avro;
 pub mod json;
+pub mod proto_print;
 pub mod protobuf;
 
 use serde_json::Value;
@@ -34,20 +35,26 @@ pub struct Dependency {
 pub enum ParsedSchema {
     Avro(avro::AvroSchema),
     Json(json::JsonSchema),
-    Protobuf(protobuf::ProtoSchema),
+    /// Boxed: a compiled descriptor set is much larger than the others.
+    Protobuf(Box<protobuf::ProtoSchema>),
 }
 
 impl ParsedSchema {
     /// Parses and validates `text` as `schema_type`. The error text is what
     /// the 42201 response carries.
-    pub fn parse(schema_type: SchemaType, text: &str, deps: &[Dependency]) -> Result<ParsedSchema, String> {
+    pub fn parse(
+        schema_type: SchemaType,
+        text: &str,
+        deps: &[Dependency],
+    ) -> Result<ParsedSchema, String> {
         if text.trim().is_empty() {
             return Err("Empty schema".into());
         }
         match schema_type {
             SchemaType::Avro => avro::AvroSchema::parse(text, deps).map(ParsedSchema::Avro),
             SchemaType::Json => json::JsonSchema::parse(text, deps).map(ParsedSchema::Json),
-            SchemaType::Protobuf => protobuf::ProtoSchema::parse(text, deps).map(ParsedSchema::Protobuf),
+            SchemaType::Protobuf => protobuf::ProtoSchema::parse(text, deps)
+                .map(|p| ParsedSchema::Protobuf(Box::new(p))),
         }
     }
 
@@ -137,14 +144,21 @@ mod tests {
 
     #[test]
     fn sorted_json_is_compact_and_ordered() {
-        let v: Value = serde_json::from_str(r#"{ "b": [1, {"d": null, "c": "x\"y"}], "a": true }"#).expect("json");
-        assert_eq!(sorted_json(&v), r#"{"a":true,"b":[1,{"c":"x\"y","d":null}]}"#);
+        let v: Value = serde_json::from_str(r#"{ "b": [1, {"d": null, "c": "x\"y"}], "a": true }"#)
+            .expect("json");
+        assert_eq!(
+            sorted_json(&v),
+            r#"{"a":true,"b":[1,{"c":"x\"y","d":null}]}"#
+        );
     }
 
     #[test]
     fn empty_schema_is_invalid_for_every_type() {
         for t in SchemaType::ALL {
-            assert_eq!(ParsedSchema::parse(t, "  ", &[]).expect_err("empty"), "Empty schema");
+            assert_eq!(
+                ParsedSchema::parse(t, "  ", &[]).expect_err("empty"),
+                "Empty schema"
+            );
         }
     }
 }

@@ -9,10 +9,19 @@ use crate::subject;
 
 /// `POST /compatibility/subjects/{subject}/versions?verbose=`: against every
 /// live version the level looks at.
-pub async fn against_all(State(r): St, Path(s): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> ApiResult {
+pub async fn against_all(
+    State(r): St,
+    Path(s): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> ApiResult {
     let p = Params::parse(q.as_deref());
     let s = subject::normalize(&s);
-    ApiResult(schema_request(&body).and_then(|req| r.test_compatibility(&s, None, &req, p.flag("verbose"))).and_then(ok_json))
+    ApiResult(
+        schema_request(&body)
+            .and_then(|req| r.test_compatibility(&s, None, &req, p.flag("verbose")))
+            .and_then(ok_json),
+    )
 }
 
 /// `POST /compatibility/subjects/{subject}/versions/{version}?verbose=`

@@ -19,24 +19,37 @@ fn parse_update(body: &Bytes) -> RegistryResult<(Option<CompatibilityLevel>, Opt
     let m = body_object(body)?;
     let level = match opt_string(&m, "compatibility")?.or(opt_string(&m, "compatibilityLevel")?) {
         None => None,
-        Some(l) => Some(l.parse::<CompatibilityLevel>().map_err(|_| RegistryError::InvalidCompatibility)?),
+        Some(l) => Some(
+            l.parse::<CompatibilityLevel>()
+                .map_err(|_| RegistryError::InvalidCompatibility)?,
+        ),
     };
     let normalize = match m.get("normalize") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
-        Some(_) => return Err(RegistryError::BadRequest("Cannot deserialize value of type `Boolean` (field \"normalize\")".into())),
+        Some(_) => {
+            return Err(RegistryError::BadRequest(
+                "Cannot deserialize value of type `Boolean` (field \"normalize\")".into(),
+            ))
+        }
     };
     Ok((level, normalize))
 }
 
 pub async fn get_global(State(r): St, RawQuery(q): RawQuery) -> ApiResult {
     let p = Params::parse(q.as_deref());
-    ApiResult(r.get_config(None, p.flag("defaultToGlobal")).and_then(ok_json))
+    ApiResult(
+        r.get_config(None, p.flag("defaultToGlobal"))
+            .and_then(ok_json),
+    )
 }
 
 pub async fn get_subject(State(r): St, Path(s): Path<String>, RawQuery(q): RawQuery) -> ApiResult {
     let p = Params::parse(q.as_deref());
-    ApiResult(r.get_config(target(&s).as_deref(), p.flag("defaultToGlobal")).and_then(ok_json))
+    ApiResult(
+        r.get_config(target(&s).as_deref(), p.flag("defaultToGlobal"))
+            .and_then(ok_json),
+    )
 }
 
 pub async fn put_global(State(r): St, body: Bytes) -> ApiResult {
@@ -52,7 +65,11 @@ pub async fn put_subject(State(r): St, Path(s): Path<String>, body: Bytes) -> Ap
         Ok(u) => u,
         Err(e) => return ApiResult(Err(e)),
     };
-    ApiResult(r.put_config(target(&s).as_deref(), level, normalize).await.and_then(ok_json))
+    ApiResult(
+        r.put_config(target(&s).as_deref(), level, normalize)
+            .await
+            .and_then(ok_json),
+    )
 }
 
 pub async fn delete_global(State(r): St) -> ApiResult {
@@ -60,5 +77,9 @@ pub async fn delete_global(State(r): St) -> ApiResult {
 }
 
 pub async fn delete_subject(State(r): St, Path(s): Path<String>) -> ApiResult {
-    ApiResult(r.delete_config(target(&s).as_deref()).await.and_then(ok_json))
+    ApiResult(
+        r.delete_config(target(&s).as_deref())
+            .await
+            .and_then(ok_json),
+    )
 }

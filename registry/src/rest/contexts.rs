@@ -8,6 +8,10 @@ use super::{ok_json, ApiResult, Params, St};
 pub async fn list(State(r): St, RawQuery(q): RawQuery) -> ApiResult {
     let p = Params::parse(q.as_deref());
     let prefix = p.get("contextPrefix").unwrap_or("").to_string();
-    let contexts: Vec<String> = r.contexts().into_iter().filter(|c| c.starts_with(&prefix)).collect();
+    let contexts: Vec<String> = r
+        .contexts()
+        .into_iter()
+        .filter(|c| c.starts_with(&prefix))
+        .collect();
     ApiResult(ok_json(p.page(contexts)))
 }

@@ -23,12 +23,15 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Lookups and compatibility checks are POSTs but read-only.
 pub fn is_write(method: &Method, path: &str) -> bool {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    match (method, segs.as_slice()) {
-        (&Method::POST, ["subjects", _, "versions"]) => true,
-        (&Method::DELETE, ["subjects", ..]) => true,
-        (&Method::PUT | &Method::DELETE, ["config", ..] | ["mode", ..]) => true,
-        _ => false,
-    }
+    matches!(
+        (method, segs.as_slice()),
+        (&Method::POST, ["subjects", _, "versions"])
+            | (&Method::DELETE, ["subjects", ..])
+            | (
+                &Method::PUT | &Method::DELETE,
+                ["config", ..] | ["mode", ..]
+            )
+    )
 }
 
 fn http() -> &'static reqwest::Client {
@@ -51,8 +54,10 @@ pub async fn forward_writes(State(r): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     }
     if req.headers().contains_key(FORWARDED) {
-        return RegistryError::UnknownLeader("Leader not known: this instance is not the leader either".into())
-            .into_response();
+        return RegistryError::UnknownLeader(
+            "Leader not known: this instance is not the leader either".into(),
+        )
+        .into_response();
     }
     let Some(leader) = leadership.leader_url else {
         return RegistryError::UnknownLeader("Leader not known.".into()).into_response();
@@ -68,18 +73,31 @@ pub async fn forward_writes(State(r): State<AppState>, req: Request, next: Next)
         }
         Err(e) => {
             tracing::warn!(leader, request = %what, error = %e, "forwarding to the leader failed");
-            RegistryError::Forwarding(format!("Error while forwarding the request to the leader: {e}")).into_response()
+            RegistryError::Forwarding(format!(
+                "Error while forwarding the request to the leader: {e}"
+            ))
+            .into_response()
         }
     }
 }
 
 async fn forward(leader: &str, req: Request) -> Result<Response, String> {
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| e.to_string())?;
-    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|e| e.to_string())?;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let url = format!("{}{}", leader.trim_end_matches('/'), path_and_query);
-    let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-    let mut out = http().request(method, &url).header(FORWARDED, "1").body(body.to_vec());
+    let method =
+        reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+    let mut out = http()
+        .request(method, &url)
+        .header(FORWARDED, "1")
+        .body(body.to_vec());
     for name in [header::CONTENT_TYPE, header::ACCEPT] {
         if let Some(v) = parts.headers.get(&name).and_then(|v| v.to_str().ok()) {
             out = out.header(name.as_str(), v);
@@ -103,7 +121,10 @@ mod tests {
     fn writes_are_recognized() {
         assert!(is_write(&Method::POST, "/subjects/a/versions"));
         assert!(!is_write(&Method::POST, "/subjects/a"), "lookup is a read");
-        assert!(!is_write(&Method::POST, "/compatibility/subjects/a/versions"));
+        assert!(!is_write(
+            &Method::POST,
+            "/compatibility/subjects/a/versions"
+        ));
         assert!(is_write(&Method::DELETE, "/subjects/a/versions/1"));
         assert!(is_write(&Method::PUT, "/config"));
         assert!(is_write(&Method::DELETE, "/mode/a"));

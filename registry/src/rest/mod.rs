@@ -46,29 +46,73 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/", get(root).post(root))
         .route("/subjects", get(subjects::list))
-        .route("/subjects/{subject}", axum::routing::post(subjects::lookup).delete(subjects::delete_subject))
-        .route("/subjects/{subject}/versions", get(subjects::list_versions).post(subjects::register))
-        .route("/subjects/{subject}/versions/{version}", get(subjects::get_version).delete(subjects::delete_version))
-        .route("/subjects/{subject}/versions/{version}/schema", get(subjects::get_version_schema))
-        .route("/subjects/{subject}/versions/{version}/referencedby", get(subjects::referenced_by))
+        .route(
+            "/subjects/{subject}",
+            axum::routing::post(subjects::lookup).delete(subjects::delete_subject),
+        )
+        .route(
+            "/subjects/{subject}/versions",
+            get(subjects::list_versions).post(subjects::register),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(subjects::get_version).delete(subjects::delete_version),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(subjects::get_version_schema),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/referencedby",
+            get(subjects::referenced_by),
+        )
         .route("/schemas", get(schemas::list))
         .route("/schemas/types", get(schemas::types))
         .route("/schemas/ids/{id}", get(schemas::by_id))
         .route("/schemas/ids/{id}/schema", get(schemas::raw_by_id))
         .route("/schemas/ids/{id}/subjects", get(schemas::subjects))
         .route("/schemas/ids/{id}/versions", get(schemas::versions))
-        .route("/compatibility/subjects/{subject}/versions", axum::routing::post(compatibility::against_all))
-        .route("/compatibility/subjects/{subject}/versions/{version}", axum::routing::post(compatibility::against_version))
-        .route("/config", get(config::get_global).put(config::put_global).delete(config::delete_global))
-        .route("/config/{subject}", get(config::get_subject).put(config::put_subject).delete(config::delete_subject))
-        .route("/mode", get(mode::get_global).put(mode::put_global).delete(mode::delete_global))
-        .route("/mode/{subject}", get(mode::get_subject).put(mode::put_subject).delete(mode::delete_subject))
+        .route(
+            "/compatibility/subjects/{subject}/versions",
+            axum::routing::post(compatibility::against_all),
+        )
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            axum::routing::post(compatibility::against_version),
+        )
+        .route(
+            "/config",
+            get(config::get_global)
+                .put(config::put_global)
+                .delete(config::delete_global),
+        )
+        .route(
+            "/config/{subject}",
+            get(config::get_subject)
+                .put(config::put_subject)
+                .delete(config::delete_subject),
+        )
+        .route(
+            "/mode",
+            get(mode::get_global)
+                .put(mode::put_global)
+                .delete(mode::delete_global),
+        )
+        .route(
+            "/mode/{subject}",
+            get(mode::get_subject)
+                .put(mode::put_subject)
+                .delete(mode::delete_subject),
+        )
         .route("/contexts", get(contexts::list))
         .fallback(|| async { RegistryError::NotFound })
         .method_not_allowed_fallback(|| async { RegistryError::MethodNotAllowed });
-    api.layer(middleware::from_fn_with_state(state.clone(), forward::forward_writes))
-        .layer(middleware::from_fn(negotiate))
-        .with_state(state)
+    api.layer(middleware::from_fn_with_state(
+        state.clone(),
+        forward::forward_writes,
+    ))
+    .layer(middleware::from_fn(negotiate))
+    .with_state(state)
 }
 
 async fn root() -> Json<Value> {
@@ -89,14 +133,19 @@ pub fn choose_response_type(accept: Option<&str>) -> Option<&'static str> {
             // q=0 means "not acceptable".
             let refused = parts.any(|p| {
                 let p = p.trim();
-                p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
             });
             (!refused).then_some(media)
         })
         .collect();
     for ours in [V1_JSON, SR_JSON, JSON] {
         let (ty, _) = ours.split_once('/').unwrap_or((ours, ""));
-        if ranges.iter().any(|r| r == ours || r == "*/*" || *r == format!("{ty}/*")) {
+        if ranges
+            .iter()
+            .any(|r| r == ours || r == "*/*" || *r == format!("{ty}/*"))
+        {
             return Some(ours);
         }
     }
@@ -104,13 +153,23 @@ pub fn choose_response_type(accept: Option<&str>) -> Option<&'static str> {
 }
 
 fn media_type(v: &HeaderValue) -> String {
-    v.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    v.to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Checks the request's content type, picks the response's, and makes every
 /// error a Confluent error body.
 async fn negotiate(req: Request, next: Next) -> Response {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let Some(chosen) = choose_response_type(accept.as_deref()) else {
         return with_type(RegistryError::NotAcceptable.into_response(), V1_JSON);
     };
@@ -124,18 +183,29 @@ async fn negotiate(req: Request, next: Next) -> Response {
     }
     let mut resp = next.run(req).await;
     let status = resp.status();
-    if (status.is_client_error() || status.is_server_error()) && resp.extensions().get::<crate::error::ConfluentBody>().is_none() {
+    if (status.is_client_error() || status.is_server_error())
+        && resp
+            .extensions()
+            .get::<crate::error::ConfluentBody>()
+            .is_none()
+    {
         // An extractor or the router answered on its own (plain text):
         // restate it as Confluent would.
-        let message = format!("HTTP {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
-        let body = serde_json::json!({"error_code": status.as_u16(), "message": message.trim_end()});
+        let message = format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        let body =
+            serde_json::json!({"error_code": status.as_u16(), "message": message.trim_end()});
         resp = (status, Json(body)).into_response();
     }
     with_type(resp, chosen)
 }
 
 fn with_type(mut resp: Response, media: &'static str) -> Response {
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     resp
 }
 
@@ -176,15 +246,21 @@ impl Params {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, key: &str) -> bool {
-        self.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
     pub fn int(&self, key: &str, default: i64) -> i64 {
-        self.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+        self.get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
     }
 
     /// Applies `offset` and `limit` (negative: no limit).
@@ -208,7 +284,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -228,9 +306,12 @@ fn percent_decode(s: &str) -> String {
 /// (422) or unparseable (400) one.
 pub(crate) fn body_object(body: &Bytes) -> RegistryResult<serde_json::Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(RegistryError::Unprocessable("Request body is missing or empty".into()));
+        return Err(RegistryError::Unprocessable(
+            "Request body is missing or empty".into(),
+        ));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| RegistryError::BadRequest(format!("Unexpected JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| RegistryError::BadRequest(format!("Unexpected JSON: {e}")))?;
     match v {
         Value::Object(m) => Ok(m),
         other => Err(RegistryError::BadRequest(format!(
@@ -252,7 +333,10 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A string field; Jackson coerces numbers and booleans to strings.
-pub(crate) fn opt_string(m: &serde_json::Map<String, Value>, key: &str) -> RegistryResult<Option<String>> {
+pub(crate) fn opt_string(
+    m: &serde_json::Map<String, Value>,
+    key: &str,
+) -> RegistryResult<Option<String>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -266,12 +350,27 @@ pub(crate) fn opt_string(m: &serde_json::Map<String, Value>, key: &str) -> Regis
 }
 
 /// An integer field; Jackson accepts numeric strings.
-pub(crate) fn opt_int(m: &serde_json::Map<String, Value>, key: &str) -> RegistryResult<Option<i32>> {
-    let bad = |what: &str| RegistryError::BadRequest(format!("Cannot deserialize value of type `int` from {what} (field \"{key}\")"));
+pub(crate) fn opt_int(
+    m: &serde_json::Map<String, Value>,
+    key: &str,
+) -> RegistryResult<Option<i32>> {
+    let bad = |what: &str| {
+        RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `int` from {what} (field \"{key}\")"
+        ))
+    };
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().and_then(|i| i32::try_from(i).ok()).map(Some).ok_or_else(|| bad("a number out of range")),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad("a non-numeric string")),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|i| i32::try_from(i).ok())
+            .map(Some)
+            .ok_or_else(|| bad("a number out of range")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad("a non-numeric string")),
         Some(other) => Err(bad(json_kind(other))),
     }
 }
@@ -286,7 +385,8 @@ pub(crate) fn schema_request(body: &Bytes) -> RegistryResult<SchemaRequest> {
             for item in items {
                 let Value::Object(r) = item else {
                     return Err(RegistryError::BadRequest(
-                        "Cannot deserialize value of type `SchemaReference` (field \"references\")".into(),
+                        "Cannot deserialize value of type `SchemaReference` (field \"references\")"
+                            .into(),
                     ));
                 };
                 let name = opt_string(r, "name")?.unwrap_or_default();
@@ -297,7 +397,11 @@ pub(crate) fn schema_request(body: &Bytes) -> RegistryResult<SchemaRequest> {
                         "Invalid schema: a reference needs a name and a subject".into(),
                     ));
                 }
-                references.push(SchemaReference { name, subject, version });
+                references.push(SchemaReference {
+                    name,
+                    subject,
+                    version,
+                });
             }
         }
         Some(other) => {
@@ -331,7 +435,9 @@ mod tests {
         assert_eq!(choose_response_type(Some("*/*")), Some(V1_JSON));
         assert_eq!(choose_response_type(Some("application/json")), Some(JSON));
         assert_eq!(
-            choose_response_type(Some("application/vnd.schemaregistry+json, application/json;q=0.9")),
+            choose_response_type(Some(
+                "application/vnd.schemaregistry+json, application/json;q=0.9"
+            )),
             Some(SR_JSON)
         );
         assert_eq!(choose_response_type(Some("text/html")), None);
@@ -341,7 +447,9 @@ mod tests {
 
     #[test]
     fn params_decode() {
-        let p = Params::parse(Some("deleted=True&subjectPrefix=%3A.ctx%3A&limit=x&offset=1"));
+        let p = Params::parse(Some(
+            "deleted=True&subjectPrefix=%3A.ctx%3A&limit=x&offset=1",
+        ));
         assert!(p.flag("deleted"));
         assert_eq!(p.get("subjectPrefix"), Some(":.ctx:"));
         assert_eq!(p.int("limit", -1), -1);
@@ -351,14 +459,44 @@ mod tests {
 
     #[test]
     fn request_bodies() {
-        let r = schema_request(&Bytes::from(r#"{"schema":"\"int\"","references":[{"name":"a","subject":"b","version":1}]}"#))
-            .expect("ok");
+        let r = schema_request(&Bytes::from(
+            r#"{"schema":"\"int\"","references":[{"name":"a","subject":"b","version":1}]}"#,
+        ))
+        .expect("ok");
         assert_eq!(r.references.len(), 1);
-        assert_eq!(schema_request(&Bytes::from("")).expect_err("empty").codes(), (422, 422));
-        assert_eq!(schema_request(&Bytes::from("{")).expect_err("bad").codes(), (400, 400));
-        assert_eq!(schema_request(&Bytes::from("[1]")).expect_err("array").codes(), (400, 400));
-        assert_eq!(schema_request(&Bytes::from(r#"{"schema":{"a":1}}"#)).expect_err("object").codes(), (400, 400));
-        assert_eq!(schema_request(&Bytes::from(r#"{"schema":"x","version":"v"}"#)).expect_err("v").codes(), (400, 400));
-        assert_eq!(schema_request(&Bytes::from(r#"{"schema":"x","references":[{"name":"a"}]}"#)).expect_err("ref").codes(), (422, 42201));
+        assert_eq!(
+            schema_request(&Bytes::from("")).expect_err("empty").codes(),
+            (422, 422)
+        );
+        assert_eq!(
+            schema_request(&Bytes::from("{")).expect_err("bad").codes(),
+            (400, 400)
+        );
+        assert_eq!(
+            schema_request(&Bytes::from("[1]"))
+                .expect_err("array")
+                .codes(),
+            (400, 400)
+        );
+        assert_eq!(
+            schema_request(&Bytes::from(r#"{"schema":{"a":1}}"#))
+                .expect_err("object")
+                .codes(),
+            (400, 400)
+        );
+        assert_eq!(
+            schema_request(&Bytes::from(r#"{"schema":"x","version":"v"}"#))
+                .expect_err("v")
+                .codes(),
+            (400, 400)
+        );
+        assert_eq!(
+            schema_request(&Bytes::from(
+                r#"{"schema":"x","references":[{"name":"a"}]}"#
+            ))
+            .expect_err("ref")
+            .codes(),
+            (422, 42201)
+        );
     }
 }

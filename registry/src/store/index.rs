@@ -80,23 +80,35 @@ impl Index {
         match (key, value) {
             (StoreKey::Schema { subject, version }, Some(StoreValue::Schema(v))) => {
                 if &v.subject != subject || v.version != *version {
-                    return Err(format!("schema value for {}/{} under key {subject}/{version}", v.subject, v.version));
+                    return Err(format!(
+                        "schema value for {}/{} under key {subject}/{version}",
+                        v.subject, v.version
+                    ));
                 }
                 let identity = Identity::of(v);
                 if let Some(existing) = self.schema_by_id(v.id) {
                     if Identity::of(existing) != identity
-                        && !self.ids.get(&v.id).is_some_and(|l| l.len() == 1 && l.contains(&(subject.clone(), *version)))
+                        && !self.ids.get(&v.id).is_some_and(|l| {
+                            l.len() == 1 && l.contains(&(subject.clone(), *version))
+                        })
                     {
                         return Err(format!("id {} already belongs to a different schema", v.id));
                     }
                 }
-                let old = self.subjects.entry(subject.clone()).or_default().insert(*version, v.clone());
+                let old = self
+                    .subjects
+                    .entry(subject.clone())
+                    .or_default()
+                    .insert(*version, v.clone());
                 if let Some(old) = old {
                     if old.id != v.id {
                         self.forget_location(old.id, subject, *version, &Identity::of(&old));
                     }
                 }
-                self.ids.entry(v.id).or_default().insert((subject.clone(), *version));
+                self.ids
+                    .entry(v.id)
+                    .or_default()
+                    .insert((subject.clone(), *version));
                 self.identities.entry(identity).or_insert(v.id);
                 self.max_id = self.max_id.max(v.id);
                 let ctx = subject::context_of(subject);
@@ -105,7 +117,10 @@ impl Index {
                 }
             }
             (StoreKey::Schema { subject, version }, None) => {
-                let removed = self.subjects.get_mut(subject).and_then(|vs| vs.remove(version));
+                let removed = self
+                    .subjects
+                    .get_mut(subject)
+                    .and_then(|vs| vs.remove(version));
                 if self.subjects.get(subject).is_some_and(|vs| vs.is_empty()) {
                     self.subjects.remove(subject);
                 }
@@ -119,7 +134,8 @@ impl Index {
             (StoreKey::Config { subject }, None) => {
                 self.configs.remove(subject);
             }
-            (StoreKey::Mode { subject }, Some(StoreValue::Mode(m))) => match m.mode.parse::<Mode>() {
+            (StoreKey::Mode { subject }, Some(StoreValue::Mode(m))) => match m.mode.parse::<Mode>()
+            {
                 Ok(mode) => {
                     self.modes.insert(subject.clone(), mode);
                 }
@@ -142,10 +158,10 @@ impl Index {
                     }
                 }
             }
-            (StoreKey::Context { context, .. }, Some(StoreValue::Context(_))) => {
-                if !context.is_empty() && context != subject::DEFAULT_CONTEXT {
-                    self.contexts.insert(context.clone());
-                }
+            (StoreKey::Context { context, .. }, Some(StoreValue::Context(_)))
+                if !context.is_empty() && context != subject::DEFAULT_CONTEXT =>
+            {
+                self.contexts.insert(context.clone());
             }
             // NOOP markers, tombstones of non-schema keys we do not keep,
             // and key types from newer registries.
@@ -197,16 +213,26 @@ impl Index {
     }
 
     pub fn get(&self, subject: &str, version: i32, include_deleted: bool) -> Option<&SchemaValue> {
-        self.subjects.get(subject)?.get(&version).filter(|v| include_deleted || !v.deleted)
+        self.subjects
+            .get(subject)?
+            .get(&version)
+            .filter(|v| include_deleted || !v.deleted)
     }
 
     pub fn latest(&self, subject: &str, include_deleted: bool) -> Option<&SchemaValue> {
-        self.subjects.get(subject)?.values().rev().find(|v| include_deleted || !v.deleted)
+        self.subjects
+            .get(subject)?
+            .values()
+            .rev()
+            .find(|v| include_deleted || !v.deleted)
     }
 
     /// The highest version ever used in `subject`, deleted or not.
     pub fn max_version(&self, subject: &str) -> i32 {
-        self.subjects.get(subject).and_then(|vs| vs.keys().next_back().copied()).unwrap_or(0)
+        self.subjects
+            .get(subject)
+            .and_then(|vs| vs.keys().next_back().copied())
+            .unwrap_or(0)
     }
 
     /// The schema registered under `id` (a live version if there is one).
@@ -250,7 +276,11 @@ impl Index {
         let mut ids: BTreeSet<i32> = BTreeSet::new();
         for vs in self.subjects.values() {
             for v in vs.values() {
-                if !v.deleted && v.references.iter().any(|r| r.subject == subject && r.version == version) {
+                if !v.deleted
+                    && v.references
+                        .iter()
+                        .any(|r| r.subject == subject && r.version == version)
+                {
                     ids.insert(v.id);
                 }
             }
@@ -294,7 +324,10 @@ mod tests {
 
     fn schema(subject: &str, version: i32, id: i32, text: &str) -> (StoreKey, StoreValue) {
         (
-            StoreKey::Schema { subject: subject.into(), version },
+            StoreKey::Schema {
+                subject: subject.into(),
+                version,
+            },
             StoreValue::Schema(SchemaValue {
                 subject: subject.into(),
                 version,
@@ -320,14 +353,22 @@ mod tests {
         apply(&mut ix, schema("a", 2, 2, r#""int""#));
         apply(&mut ix, schema("b", 1, 1, r#""string""#));
         assert_eq!(ix.subjects(Deleted::Exclude), vec!["a", "b"]);
-        assert_eq!(ix.locations_of(1, false), vec![("a".to_string(), 1), ("b".to_string(), 1)]);
+        assert_eq!(
+            ix.locations_of(1, false),
+            vec![("a".to_string(), 1), ("b".to_string(), 1)]
+        );
         assert_eq!(ix.max_id(), 2);
         assert_eq!(ix.latest("a", false).map(|v| v.version), Some(2));
 
         // Soft-delete subject a up to version 2.
         ix.apply(
-            &StoreKey::DeleteSubject { subject: "a".into() },
-            Some(&StoreValue::DeleteSubject(DeleteSubjectValue { subject: "a".into(), version: 2 })),
+            &StoreKey::DeleteSubject {
+                subject: "a".into(),
+            },
+            Some(&StoreValue::DeleteSubject(DeleteSubjectValue {
+                subject: "a".into(),
+                version: 2,
+            })),
         )
         .expect("delete");
         assert_eq!(ix.subjects(Deleted::Exclude), vec!["b"]);
@@ -338,8 +379,22 @@ mod tests {
         assert!(ix.schema_by_id(2).is_some());
 
         // Hard delete: tombstones.
-        ix.apply(&StoreKey::Schema { subject: "a".into(), version: 1 }, None).expect("t1");
-        ix.apply(&StoreKey::Schema { subject: "a".into(), version: 2 }, None).expect("t2");
+        ix.apply(
+            &StoreKey::Schema {
+                subject: "a".into(),
+                version: 1,
+            },
+            None,
+        )
+        .expect("t1");
+        ix.apply(
+            &StoreKey::Schema {
+                subject: "a".into(),
+                version: 2,
+            },
+            None,
+        )
+        .expect("t2");
         assert!(!ix.has_subject("a", true));
         assert!(ix.schema_by_id(2).is_none(), "no version left with id 2");
         assert!(ix.schema_by_id(1).is_some(), "b still uses id 1");
@@ -349,8 +404,18 @@ mod tests {
     #[test]
     fn identity_ignores_whitespace_and_key_order() {
         let mut ix = Index::default();
-        apply(&mut ix, schema("a", 1, 7, r#"{"type":"record","name":"R","fields":[]}"#));
-        let probe = match schema("x", 1, 0, "{ \"name\": \"R\", \"fields\": [], \"type\": \"record\" }").1 {
+        apply(
+            &mut ix,
+            schema("a", 1, 7, r#"{"type":"record","name":"R","fields":[]}"#),
+        );
+        let probe = match schema(
+            "x",
+            1,
+            0,
+            "{ \"name\": \"R\", \"fields\": [], \"type\": \"record\" }",
+        )
+        .1
+        {
             StoreValue::Schema(v) => v,
             _ => unreachable!(),
         };
@@ -371,23 +436,40 @@ mod tests {
         let mut ix = Index::default();
         ix.apply(
             &StoreKey::Config { subject: None },
-            Some(&StoreValue::Config(ConfigValue { compatibility_level: Some("FULL".into()), ..Default::default() })),
+            Some(&StoreValue::Config(ConfigValue {
+                compatibility_level: Some("FULL".into()),
+                ..Default::default()
+            })),
         )
         .expect("config");
-        assert_eq!(ix.config(None).and_then(|c| c.compatibility_level.as_deref()), Some("FULL"));
-        ix.apply(&StoreKey::Config { subject: None }, None).expect("delete config");
+        assert_eq!(
+            ix.config(None)
+                .and_then(|c| c.compatibility_level.as_deref()),
+            Some("FULL")
+        );
+        ix.apply(&StoreKey::Config { subject: None }, None)
+            .expect("delete config");
         assert!(ix.config(None).is_none());
         ix.apply(
-            &StoreKey::Mode { subject: Some("s".into()) },
-            Some(&StoreValue::Mode(ModeValue { subject: Some("s".into()), mode: "READONLY".into() })),
+            &StoreKey::Mode {
+                subject: Some("s".into()),
+            },
+            Some(&StoreValue::Mode(ModeValue {
+                subject: Some("s".into()),
+                mode: "READONLY".into(),
+            })),
         )
         .expect("mode");
         assert_eq!(ix.mode(Some("s")), Some(Mode::ReadOnly));
         apply(&mut ix, schema(":.ctx:s", 1, 3, r#""string""#));
         assert_eq!(ix.contexts(), vec![".", ".ctx"]);
         ix.apply(
-            &StoreKey::ClearSubject { subject: ":.ctx:s".into() },
-            Some(&StoreValue::ClearSubject(ClearSubjectValue { subject: ":.ctx:s".into() })),
+            &StoreKey::ClearSubject {
+                subject: ":.ctx:s".into(),
+            },
+            Some(&StoreValue::ClearSubject(ClearSubjectValue {
+                subject: ":.ctx:s".into(),
+            })),
         )
         .expect("clear");
         assert!(!ix.has_subject(":.ctx:s", true));

@@ -27,7 +27,9 @@ pub struct KafkaStore {
 
 impl std::fmt::Debug for KafkaStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaStore").field("topic", &self.topic).finish()
+        f.debug_struct("KafkaStore")
+            .field("topic", &self.topic)
+            .finish()
     }
 }
 
@@ -45,15 +47,33 @@ impl KafkaStore {
         let created = client.create_topic(&new).await?;
         tracing::info!(topic, ?created, "schemas topic ready");
         let md = client.metadata(Some(&[topic])).await?;
-        let partitions = md.topics.get(topic).map(|t| t.partitions.len()).unwrap_or(0);
+        let partitions = md
+            .topics
+            .get(topic)
+            .map(|t| t.partitions.len())
+            .unwrap_or(0);
         if partitions != 1 {
             // Ordering across partitions is lost; Confluent refuses too.
-            anyhow::bail!("the schemas topic {topic} must have exactly one partition, it has {partitions}");
+            anyhow::bail!(
+                "the schemas topic {topic} must have exactly one partition, it has {partitions}"
+            );
         }
         let index = Arc::new(RwLock::new(Index::default()));
         let (tx, rx) = watch::channel(0i64);
-        tokio::spawn(read_loop(client.fork(), topic.to_string(), index.clone(), tx, shutdown));
-        let store = KafkaStore { client, topic: topic.to_string(), index, applied: rx, write_timeout };
+        tokio::spawn(read_loop(
+            client.fork(),
+            topic.to_string(),
+            index.clone(),
+            tx,
+            shutdown,
+        ));
+        let store = KafkaStore {
+            client,
+            topic: topic.to_string(),
+            index,
+            applied: rx,
+            write_timeout,
+        };
         store
             .wait_caught_up(init_timeout)
             .await
@@ -74,7 +94,12 @@ impl KafkaStore {
             .client
             .list_offset(&self.topic, 0, OffsetSpec::Latest)
             .await
-            .map_err(|e| RegistryError::Store(format!("Error while reading the end of {}: {e}", self.topic)))?;
+            .map_err(|e| {
+                RegistryError::Store(format!(
+                    "Error while reading the end of {}: {e}",
+                    self.topic
+                ))
+            })?;
         self.wait_applied(end, timeout).await
     }
 
@@ -95,7 +120,10 @@ impl KafkaStore {
 
     /// Writes `records` as one batch (so they land together) and returns once
     /// the reader has applied them.
-    pub async fn put(&self, records: Vec<(StoreKey, Option<StoreValue>)>) -> Result<(), RegistryError> {
+    pub async fn put(
+        &self,
+        records: Vec<(StoreKey, Option<StoreValue>)>,
+    ) -> Result<(), RegistryError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -112,7 +140,9 @@ impl KafkaStore {
             .client
             .produce(&self.topic, 0, &batch)
             .await
-            .map_err(|e| RegistryError::Store(format!("Error while writing to the Kafka store: {e}")))?;
+            .map_err(|e| {
+                RegistryError::Store(format!("Error while writing to the Kafka store: {e}"))
+            })?;
         self.wait_applied(base + n, self.write_timeout).await
     }
 
@@ -160,7 +190,10 @@ async fn read_loop(
     applied: watch::Sender<i64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let opts = FetchOptions { max_wait: Duration::from_millis(500), ..Default::default() };
+    let opts = FetchOptions {
+        max_wait: Duration::from_millis(500),
+        ..Default::default()
+    };
     let mut offset = 0i64;
     loop {
         if *shutdown.borrow() {
@@ -186,7 +219,11 @@ async fn read_loop(
             Err(e) if e.kafka_code() == Some(ResponseError::OffsetOutOfRange) => {
                 match client.list_offset(&topic, 0, OffsetSpec::Earliest).await {
                     Ok(start) => {
-                        tracing::warn!(offset, start, "schemas topic offset out of range; continuing at the log start");
+                        tracing::warn!(
+                            offset,
+                            start,
+                            "schemas topic offset out of range; continuing at the log start"
+                        );
                         offset = start;
                     }
                     Err(e) => {

@@ -14,14 +14,28 @@ use crate::types::SchemaReference;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKey {
-    Schema { subject: String, version: i32 },
+    Schema {
+        subject: String,
+        version: i32,
+    },
     /// `None` is the global config.
-    Config { subject: Option<String> },
-    Mode { subject: Option<String> },
+    Config {
+        subject: Option<String>,
+    },
+    Mode {
+        subject: Option<String>,
+    },
     Noop,
-    DeleteSubject { subject: String },
-    ClearSubject { subject: String },
-    Context { tenant: String, context: String },
+    DeleteSubject {
+        subject: String,
+    },
+    ClearSubject {
+        subject: String,
+    },
+    Context {
+        tenant: String,
+        context: String,
+    },
     /// A key type from a newer registry; skipped.
     Other(String),
 }
@@ -73,27 +87,42 @@ struct AnyKeyJson {
 impl StoreKey {
     pub fn to_bytes(&self) -> Vec<u8> {
         let r = match self {
-            StoreKey::Schema { subject, version } => {
-                serde_json::to_vec(&SchemaKeyJson { keytype: "SCHEMA", subject, version: *version, magic: 1 })
-            }
-            StoreKey::Config { subject } => {
-                serde_json::to_vec(&SubjectKeyJson { keytype: "CONFIG", subject: subject.as_deref(), magic: 0 })
-            }
-            StoreKey::Mode { subject } => {
-                serde_json::to_vec(&SubjectKeyJson { keytype: "MODE", subject: subject.as_deref(), magic: 0 })
-            }
-            StoreKey::Noop => serde_json::to_vec(&NoopKeyJson { keytype: "NOOP", magic: 0 }),
+            StoreKey::Schema { subject, version } => serde_json::to_vec(&SchemaKeyJson {
+                keytype: "SCHEMA",
+                subject,
+                version: *version,
+                magic: 1,
+            }),
+            StoreKey::Config { subject } => serde_json::to_vec(&SubjectKeyJson {
+                keytype: "CONFIG",
+                subject: subject.as_deref(),
+                magic: 0,
+            }),
+            StoreKey::Mode { subject } => serde_json::to_vec(&SubjectKeyJson {
+                keytype: "MODE",
+                subject: subject.as_deref(),
+                magic: 0,
+            }),
+            StoreKey::Noop => serde_json::to_vec(&NoopKeyJson {
+                keytype: "NOOP",
+                magic: 0,
+            }),
             StoreKey::DeleteSubject { subject } => serde_json::to_vec(&SubjectKeyJson {
                 keytype: "DELETE_SUBJECT",
                 subject: Some(subject),
                 magic: 0,
             }),
-            StoreKey::ClearSubject { subject } => {
-                serde_json::to_vec(&SubjectKeyJson { keytype: "CLEAR_SUBJECT", subject: Some(subject), magic: 0 })
-            }
-            StoreKey::Context { tenant, context } => {
-                serde_json::to_vec(&ContextKeyJson { keytype: "CONTEXT", tenant, context, magic: 0 })
-            }
+            StoreKey::ClearSubject { subject } => serde_json::to_vec(&SubjectKeyJson {
+                keytype: "CLEAR_SUBJECT",
+                subject: Some(subject),
+                magic: 0,
+            }),
+            StoreKey::Context { tenant, context } => serde_json::to_vec(&ContextKeyJson {
+                keytype: "CONTEXT",
+                tenant,
+                context,
+                magic: 0,
+            }),
             StoreKey::Other(raw) => Ok(raw.as_bytes().to_vec()),
         };
         // Serializing these plain structs cannot fail.
@@ -101,8 +130,10 @@ impl StoreKey {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<StoreKey, String> {
-        let k: AnyKeyJson = serde_json::from_slice(bytes).map_err(|e| format!("bad key JSON: {e}"))?;
-        let need_subject = |s: Option<String>| s.ok_or_else(|| format!("{} key without subject", k.keytype));
+        let k: AnyKeyJson =
+            serde_json::from_slice(bytes).map_err(|e| format!("bad key JSON: {e}"))?;
+        let need_subject =
+            |s: Option<String>| s.ok_or_else(|| format!("{} key without subject", k.keytype));
         Ok(match k.keytype.as_str() {
             "SCHEMA" => {
                 let magic = k.magic.unwrap_or(0);
@@ -117,8 +148,12 @@ impl StoreKey {
             "CONFIG" => StoreKey::Config { subject: k.subject },
             "MODE" => StoreKey::Mode { subject: k.subject },
             "NOOP" => StoreKey::Noop,
-            "DELETE_SUBJECT" => StoreKey::DeleteSubject { subject: need_subject(k.subject)? },
-            "CLEAR_SUBJECT" => StoreKey::ClearSubject { subject: need_subject(k.subject)? },
+            "DELETE_SUBJECT" => StoreKey::DeleteSubject {
+                subject: need_subject(k.subject)?,
+            },
+            "CLEAR_SUBJECT" => StoreKey::ClearSubject {
+                subject: need_subject(k.subject)?,
+            },
             "CONTEXT" => StoreKey::Context {
                 tenant: k.tenant.unwrap_or_else(|| "default".into()),
                 context: k.context.unwrap_or_default(),
@@ -135,7 +170,11 @@ pub struct SchemaValue {
     pub version: i32,
     pub id: i32,
     /// Absent means AVRO (Confluent omits it for Avro).
-    #[serde(rename = "schemaType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "schemaType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub schema_type: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<SchemaReference>,
@@ -157,7 +196,11 @@ pub struct ConfigValue {
     pub alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<bool>,
-    #[serde(rename = "compatibilityLevel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "compatibilityLevel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub compatibility_level: Option<String>,
 }
 
@@ -221,13 +264,15 @@ impl StoreValue {
             StoreKey::Config { .. } => {
                 StoreValue::Config(serde_json::from_slice(bytes).map_err(|e| err("config", e))?)
             }
-            StoreKey::Mode { .. } => StoreValue::Mode(serde_json::from_slice(bytes).map_err(|e| err("mode", e))?),
-            StoreKey::DeleteSubject { .. } => {
-                StoreValue::DeleteSubject(serde_json::from_slice(bytes).map_err(|e| err("delete subject", e))?)
+            StoreKey::Mode { .. } => {
+                StoreValue::Mode(serde_json::from_slice(bytes).map_err(|e| err("mode", e))?)
             }
-            StoreKey::ClearSubject { .. } => {
-                StoreValue::ClearSubject(serde_json::from_slice(bytes).map_err(|e| err("clear subject", e))?)
-            }
+            StoreKey::DeleteSubject { .. } => StoreValue::DeleteSubject(
+                serde_json::from_slice(bytes).map_err(|e| err("delete subject", e))?,
+            ),
+            StoreKey::ClearSubject { .. } => StoreValue::ClearSubject(
+                serde_json::from_slice(bytes).map_err(|e| err("clear subject", e))?,
+            ),
             StoreKey::Context { .. } => {
                 StoreValue::Context(serde_json::from_slice(bytes).map_err(|e| err("context", e))?)
             }
@@ -242,22 +287,43 @@ mod tests {
 
     #[test]
     fn keys_are_written_as_confluent_writes_them() {
-        let k = StoreKey::Schema { subject: "test".into(), version: 1 };
-        assert_eq!(String::from_utf8(k.to_bytes()).expect("utf8"), r#"{"keytype":"SCHEMA","subject":"test","version":1,"magic":1}"#);
+        let k = StoreKey::Schema {
+            subject: "test".into(),
+            version: 1,
+        };
+        assert_eq!(
+            String::from_utf8(k.to_bytes()).expect("utf8"),
+            r#"{"keytype":"SCHEMA","subject":"test","version":1,"magic":1}"#
+        );
         let k = StoreKey::Config { subject: None };
-        assert_eq!(String::from_utf8(k.to_bytes()).expect("utf8"), r#"{"keytype":"CONFIG","subject":null,"magic":0}"#);
-        let k = StoreKey::DeleteSubject { subject: "s".into() };
+        assert_eq!(
+            String::from_utf8(k.to_bytes()).expect("utf8"),
+            r#"{"keytype":"CONFIG","subject":null,"magic":0}"#
+        );
+        let k = StoreKey::DeleteSubject {
+            subject: "s".into(),
+        };
         assert_eq!(
             String::from_utf8(k.to_bytes()).expect("utf8"),
             r#"{"keytype":"DELETE_SUBJECT","subject":"s","magic":0}"#
         );
         for k in [
-            StoreKey::Schema { subject: "a".into(), version: 3 },
-            StoreKey::Config { subject: Some("a".into()) },
+            StoreKey::Schema {
+                subject: "a".into(),
+                version: 3,
+            },
+            StoreKey::Config {
+                subject: Some("a".into()),
+            },
             StoreKey::Mode { subject: None },
             StoreKey::Noop,
-            StoreKey::ClearSubject { subject: "a".into() },
-            StoreKey::Context { tenant: "default".into(), context: ".ctx".into() },
+            StoreKey::ClearSubject {
+                subject: "a".into(),
+            },
+            StoreKey::Context {
+                tenant: "default".into(),
+                context: ".ctx".into(),
+            },
         ] {
             assert_eq!(StoreKey::parse(&k.to_bytes()).expect("parse"), k);
         }
@@ -266,13 +332,18 @@ mod tests {
     #[test]
     fn reads_confluent_values() {
         // As Confluent 7.x writes an Avro schema (no schemaType) and a Protobuf one.
-        let key = StoreKey::Schema { subject: "test".into(), version: 1 };
+        let key = StoreKey::Schema {
+            subject: "test".into(),
+            version: 1,
+        };
         let v = StoreValue::parse(
             &key,
             br#"{"subject":"test","version":1,"id":1,"schema":"{\"type\":\"record\",\"name\":\"myrecord\",\"fields\":[{\"name\":\"f1\",\"type\":\"string\"}]}","deleted":false}"#,
         )
         .expect("parse");
-        let Some(StoreValue::Schema(s)) = v else { panic!("not a schema: {v:?}") };
+        let Some(StoreValue::Schema(s)) = v else {
+            panic!("not a schema: {v:?}")
+        };
         assert_eq!(s.schema_type, None);
         assert_eq!(s.id, 1);
         let v = StoreValue::parse(
@@ -280,7 +351,9 @@ mod tests {
             br#"{"subject":"test","version":1,"id":2,"schemaType":"PROTOBUF","references":[{"name":"a.proto","subject":"a","version":1}],"schema":"syntax = \"proto3\";","deleted":true,"unknownField":1}"#,
         )
         .expect("parse");
-        let Some(StoreValue::Schema(s)) = v else { panic!("not a schema") };
+        let Some(StoreValue::Schema(s)) = v else {
+            panic!("not a schema")
+        };
         assert_eq!(s.schema_type.as_deref(), Some("PROTOBUF"));
         assert_eq!(s.references[0].name, "a.proto");
         assert!(s.deleted);
@@ -288,11 +361,20 @@ mod tests {
         let v = StoreValue::parse(&key, br#"{"compatibilityLevel":"FULL"}"#).expect("config");
         assert_eq!(
             v,
-            Some(StoreValue::Config(ConfigValue { compatibility_level: Some("FULL".into()), ..Default::default() }))
+            Some(StoreValue::Config(ConfigValue {
+                compatibility_level: Some("FULL".into()),
+                ..Default::default()
+            }))
         );
         assert!(StoreKey::parse(b"not json").is_err());
-        assert!(StoreKey::parse(br#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":7}"#).is_err());
-        assert_eq!(StoreKey::parse(br#"{"keytype":"DEK","magic":0}"#).expect("other"), StoreKey::Other("DEK".into()));
+        assert!(
+            StoreKey::parse(br#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":7}"#)
+                .is_err()
+        );
+        assert_eq!(
+            StoreKey::parse(br#"{"keytype":"DEK","magic":0}"#).expect("other"),
+            StoreKey::Other("DEK".into())
+        );
     }
 
     #[test]
