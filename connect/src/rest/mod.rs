@@ -95,7 +95,14 @@ async fn not_found() -> RestError {
 /// Wrong-method and other framework rejections get Connect's error JSON too.
 async fn error_shape(req: Request, next: Next) -> Response {
     let forwarded = req.headers().get("X-Tributary-Forwarded").is_some();
-    let resp = FORWARDED.scope(forwarded, next.run(req)).await;
+    // Spawned so that a client hanging up does not cancel the handler halfway
+    // through a Kafka request (a dropped request desyncs the pooled connection).
+    let resp = match tokio::spawn(FORWARDED.scope(forwarded, next.run(req))).await {
+        Ok(r) => r,
+        Err(e) => {
+            return RestError::new(500, format!("request handler failed: {e}")).into_response()
+        }
+    };
     let status = resp.status();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         return RestError::new(405, "HTTP 405 Method Not Allowed").into_response();
