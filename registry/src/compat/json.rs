@@ -24,8 +24,22 @@ use crate::formats::json::JsonSchema;
 /// `$ref`s are inlined up to this depth; deeper (recursive) schemas compare
 /// as empty, i.e. compatible.
 const MAX_REF_DEPTH: usize = 24;
+/// At most this many JSON values are produced by inlining, so a schema whose
+/// references fan out cannot make a compatibility check exhaust memory;
+/// beyond it, the rest compares as empty.
+const MAX_INLINED_NODES: usize = 200_000;
 
-fn inline(schema: &JsonSchema, root: &Value, v: &Value, depth: usize) -> Value {
+fn inline<'a>(
+    schema: &'a JsonSchema,
+    root: &'a Value,
+    v: &'a Value,
+    depth: usize,
+    budget: &mut usize,
+) -> Value {
+    if *budget == 0 {
+        return Value::Object(Map::new());
+    }
+    *budget -= 1;
     match v {
         Value::Object(m) => {
             if let Some(Value::String(r)) = m.get("$ref") {
@@ -33,18 +47,21 @@ fn inline(schema: &JsonSchema, root: &Value, v: &Value, depth: usize) -> Value {
                     return Value::Object(Map::new());
                 }
                 if let Some((doc, target)) = schema.resolve_ref(root, r) {
-                    let (doc, target) = (doc.clone(), target.clone());
-                    return inline(schema, &doc, &target, depth + 1);
+                    return inline(schema, doc, target, depth + 1, budget);
                 }
                 return v.clone();
             }
             Value::Object(
                 m.iter()
-                    .map(|(k, c)| (k.clone(), inline(schema, root, c, depth)))
+                    .map(|(k, c)| (k.clone(), inline(schema, root, c, depth, budget)))
                     .collect(),
             )
         }
-        Value::Array(a) => Value::Array(a.iter().map(|c| inline(schema, root, c, depth)).collect()),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|c| inline(schema, root, c, depth, budget))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -882,8 +899,20 @@ fn compare_arrays(ctx: &mut Ctx, o: &Map<String, Value>, u: &Map<String, Value>)
 
 /// Incompatibilities when `reader` reads data valid under `writer`.
 pub fn check(reader: &JsonSchema, writer: &JsonSchema) -> Vec<Incompatibility> {
-    let original = inline(writer, &writer.value, &writer.value, 0);
-    let update = inline(reader, &reader.value, &reader.value, 0);
+    let original = inline(
+        writer,
+        &writer.value,
+        &writer.value,
+        0,
+        &mut MAX_INLINED_NODES.clone(),
+    );
+    let update = inline(
+        reader,
+        &reader.value,
+        &reader.value,
+        0,
+        &mut MAX_INLINED_NODES.clone(),
+    );
     let mut ctx = Ctx::default();
     compare(&mut ctx, &original, &update);
     ctx.diffs
