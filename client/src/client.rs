@@ -283,16 +283,20 @@ impl Client {
     ) -> Result<R::Response> {
         let slot = self.slot(addr);
         let mut guard = slot.lock().await;
-        let conn = match guard.as_mut() {
+        // The connection is taken out of its slot for the round trip and only
+        // put back once the response was read: if this future is dropped
+        // mid-request (a `select!`, a timeout), the connection goes with it
+        // instead of leaving an unread response in front of the next caller.
+        let mut conn = match guard.take() {
             Some(c) => c,
-            None => guard.insert(Connection::connect(addr, &self.shared.config.connection).await?),
+            None => Connection::connect(addr, &self.shared.config.connection).await?,
         };
         let result = conn.send(req, version, long_poll).await;
-        if let Err(e) = &result {
-            if e.breaks_connection() {
+        match &result {
+            Err(e) if e.breaks_connection() => {
                 tracing::debug!(addr, error = %e, "dropping connection");
-                *guard = None;
             }
+            _ => *guard = Some(conn),
         }
         result
     }
