@@ -290,18 +290,6 @@ def registry(broker, tmp_path):
     r.stop()
 
 
-@pytest.fixture
-def registry(broker, tmp_path):
-    """A `tributary-registry` on a free port against the module's broker, with
-    a topic and group of its own; see tests/registry_helpers.py."""
-    from registry_helpers import RegistryProcess
-
-    r = RegistryProcess(tmp_path / "registry", broker.bootstrap)
-    r.start()
-    yield r
-    r.stop()
-
-
 # --- failure reports ---------------------------------------------------------
 #
 # For every broker a test uses, remember how long its log was when the test
