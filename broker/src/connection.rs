@@ -43,8 +43,16 @@ async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), max: usize) -> Res
     if size < 0 || size as usize > max {
         return Err(ConnError::FrameSize(size, max));
     }
-    let mut buf = BytesMut::zeroed(size as usize);
-    stream.read_exact(&mut buf).await?;
+    // read_buf fills spare capacity without zeroing it first (a memset of
+    // every produced byte otherwise); `take` keeps it from reading past the frame.
+    let size = size as usize;
+    let mut buf = BytesMut::with_capacity(size);
+    let mut frame = (&mut *stream).take(size as u64);
+    while buf.len() < size {
+        if frame.read_buf(&mut buf).await? == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+        }
+    }
     Ok(Some(buf.freeze()))
 }
 
