@@ -442,9 +442,50 @@ impl Coordinator {
         instance_id: Option<&str>,
         topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
     ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
+        self.commit_offsets(broker, group_id, generation, member_id, instance_id, topics, None)
+    }
+
+    /// TxnOffsetCommit: validates like OffsetCommit (membership is checked
+    /// when the client sends its generation), then writes the offsets as part
+    /// of the producer's transaction; they become visible on commit.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub fn txn_commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
+    ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
+        let txn = TxnTag { producer_id, producer_epoch };
+        self.commit_offsets(broker, group_id, generation, member_id, instance_id, topics, Some(txn))
+    }
+
+    /// The common path of both commits: validate, write the records (as part
+    /// of `txn` if given), then apply them, or stage them until the
+    /// transaction's commit marker.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    fn commit_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
+        txn: Option<TxnTag>,
+    ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
         let now = now_ms();
         let mut st = self.state.lock();
-        let verdict = self.validate_commit(&st, group_id, generation, member_id, instance_id);
+        // A transactional commit without a generation (pre-KIP-447 clients) is not fenced by membership.
+        let verdict = if txn.is_some() && generation < 0 && member_id.is_empty() {
+            None
+        } else {
+            self.validate_commit(&st, group_id, generation, member_id, instance_id)
+        };
         let mut results = Vec::new();
         let mut recs = Vec::new();
         let mut accepted = Vec::new();
@@ -468,84 +509,24 @@ impl Coordinator {
             }
             results.push((topic, tr));
         }
-        if !recs.is_empty() {
-            if let Err(e) = self.persist(broker, group_id, recs) {
-                for (_, parts) in results.iter_mut() {
-                    for (_, err) in parts.iter_mut() {
-                        if err.is_none() {
-                            *err = Some(e);
-                        }
+        if recs.is_empty() {
+            return results;
+        }
+        if let Err(e) = self.persist_as(broker, group_id, recs, txn) {
+            for (_, parts) in results.iter_mut() {
+                for (_, err) in parts.iter_mut() {
+                    if err.is_none() {
+                        *err = Some(e);
                     }
                 }
-                return results;
             }
-            let g = st.offsets.entry(group_id.to_string()).or_default();
-            for (k, v) in accepted {
-                g.insert(k, v);
-            }
+            return results;
         }
-        results
-    }
-
-    /// TxnOffsetCommit: validates like OffsetCommit (membership is checked
-    /// when the client sends its generation), then writes the offsets as part
-    /// of the producer's transaction; they become visible on commit.
-    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
-    pub fn txn_commit(
-        &self,
-        broker: &Broker,
-        group_id: &str,
-        producer_id: i64,
-        producer_epoch: i16,
-        generation: i32,
-        member_id: &str,
-        instance_id: Option<&str>,
-        topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
-    ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
-        let now = now_ms();
-        let mut st = self.state.lock();
-        let verdict = if generation < 0 && member_id.is_empty() {
-            None
-        } else {
-            self.validate_commit(&st, group_id, generation, member_id, instance_id)
+        let target = match txn {
+            None => st.offsets.entry(group_id.to_string()).or_default(),
+            Some(t) => st.pending_txn.entry(t.producer_id).or_default().entry(group_id.to_string()).or_default(),
         };
-        let mut results = Vec::new();
-        let mut recs = Vec::new();
-        let mut staged = Vec::new();
-        for (topic, parts) in topics {
-            let known = broker.topic(&topic);
-            let mut tr = Vec::new();
-            for (p, offset, epoch, metadata) in parts {
-                let err = if verdict.is_some() {
-                    verdict
-                } else if metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
-                    Some(ResponseError::OffsetMetadataTooLarge)
-                } else if !known.as_ref().is_some_and(|t| p >= 0 && (p as usize) < t.partitions.len()) {
-                    Some(ResponseError::UnknownTopicOrPartition)
-                } else {
-                    let v = OffsetValue { offset, leader_epoch: epoch, metadata: metadata.unwrap_or_default(), commit_timestamp: now };
-                    recs.push((RecordKey::Offset { group: group_id.to_string(), topic: topic.clone(), partition: p }.encode(), Some(v.encode())));
-                    staged.push(((topic.clone(), p), v));
-                    None
-                };
-                tr.push((p, err));
-            }
-            results.push((topic, tr));
-        }
-        if !recs.is_empty() {
-            if let Err(e) = self.persist_as(broker, group_id, recs, Some(TxnTag { producer_id, producer_epoch })) {
-                for (_, parts) in results.iter_mut() {
-                    for (_, err) in parts.iter_mut() {
-                        if err.is_none() {
-                            *err = Some(e);
-                        }
-                    }
-                }
-                return results;
-            }
-            let g = st.pending_txn.entry(producer_id).or_default().entry(group_id.to_string()).or_default();
-            g.extend(staged);
-        }
+        target.extend(accepted);
         results
     }
 

@@ -63,6 +63,21 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// A segment over `file` with nothing indexed yet (callers fill it in).
+    fn empty(dir: &Path, base_offset: i64, file: File, created_ms: i64) -> Segment {
+        Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            size: 0,
+            next_offset: base_offset,
+            index: Vec::new(),
+            time_index: Vec::new(),
+            max_timestamp: -1,
+            created_ms,
+        }
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -287,6 +302,10 @@ pub struct ActiveSegment {
 }
 
 impl ActiveSegment {
+    fn wrap(seg: Segment, index_interval: u64) -> ActiveSegment {
+        ActiveSegment { seg, bytes_since_index: 0, index_interval, unflushed_messages: 0 }
+    }
+
     /// Creates a new empty segment file starting at `base_offset`.
     pub fn create(dir: &Path, base_offset: i64, index_interval: u64, now_ms: i64) -> std::io::Result<ActiveSegment> {
         let file = OpenOptions::new()
@@ -295,22 +314,7 @@ impl ActiveSegment {
             .read(true)
             .write(true)
             .open(file_name(dir, base_offset, "log"))?;
-        Ok(ActiveSegment {
-            seg: Segment {
-                base_offset,
-                dir: dir.to_path_buf(),
-                file,
-                size: 0,
-                next_offset: base_offset,
-                index: Vec::new(),
-                time_index: Vec::new(),
-                max_timestamp: -1,
-                created_ms: now_ms,
-            },
-            bytes_since_index: 0,
-            index_interval,
-            unflushed_messages: 0,
-        })
+        Ok(ActiveSegment::wrap(Segment::empty(dir, base_offset, file, now_ms), index_interval))
     }
 
     /// Opens an existing segment file as the active one: scans every batch with
@@ -325,22 +329,7 @@ impl ActiveSegment {
         let path = file_name(dir, base_offset, "log");
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let data = std::fs::read(&path)?;
-        let mut active = ActiveSegment {
-            seg: Segment {
-                base_offset,
-                dir: dir.to_path_buf(),
-                file,
-                size: 0,
-                next_offset: base_offset,
-                index: Vec::new(),
-                time_index: Vec::new(),
-                max_timestamp: -1,
-                created_ms: now_ms,
-            },
-            bytes_since_index: 0,
-            index_interval,
-            unflushed_messages: 0,
-        };
+        let mut active = ActiveSegment::wrap(Segment::empty(dir, base_offset, file, now_ms), index_interval);
         let mut headers = Vec::new();
         let mut iter = BatchIter::new(&data, true);
         for (pos, h) in iter.by_ref() {
@@ -409,17 +398,8 @@ impl SealedSegment {
         let path = file_name(dir, base_offset, "log");
         let file = OpenOptions::new().read(true).open(&path)?;
         let size = file.metadata()?.len();
-        let mut seg = Segment {
-            base_offset,
-            dir: dir.to_path_buf(),
-            file,
-            size,
-            next_offset: base_offset,
-            index: Vec::new(),
-            time_index: Vec::new(),
-            max_timestamp: -1,
-            created_ms: 0,
-        };
+        let mut seg = Segment::empty(dir, base_offset, file, 0);
+        seg.size = size;
         let headers = seg.headers()?;
         let loaded = seg.load_indexes();
         if !loaded {
