@@ -8,6 +8,7 @@ pub mod json;
 pub mod json_node;
 pub mod json_schema;
 pub mod primitive;
+pub mod protobuf;
 pub mod registry_client;
 pub mod simple_header;
 pub mod string;
@@ -58,6 +59,7 @@ pub const CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.converters.DoubleConverter",
     "io.confluent.connect.avro.AvroConverter",
     "io.confluent.connect.json.JsonSchemaConverter",
+    "io.confluent.connect.protobuf.ProtobufConverter",
 ];
 
 pub const HEADER_CONVERTER_CLASSES: &[&str] = &[
@@ -90,6 +92,9 @@ pub fn build(class: &str, props: &Props, is_key: bool) -> Result<Box<dyn Convert
         "AvroConverter" => Box::new(avro::AvroConverterConfig::parse(&props, is_key)?.build()),
         "JsonSchemaConverter" => {
             Box::new(json_schema::JsonSchemaConverterConfig::parse(&props, is_key)?.build())
+        }
+        "ProtobufConverter" => {
+            Box::new(protobuf::ProtobufConverterConfig::parse(&props, is_key)?.build())
         }
         _ => {
             return Err(ConfigError::new(format!(
