@@ -30,7 +30,11 @@ use crate::workload::{Admin, Live, RunOut, PARTITIONS};
 const MIB: f64 = 1024.0 * 1024.0;
 
 #[derive(Parser, Debug)]
-#[command(name = "tributary-bench", version, about = "Throughput and latency benchmark for Kafka-compatible brokers")]
+#[command(
+    name = "tributary-bench",
+    version,
+    about = "Throughput and latency benchmark for Kafka-compatible brokers"
+)]
 struct Args {
     /// The broker binary to start (default: tributary-broker next to this executable).
     #[arg(long, env = "BENCH_BROKER_BIN")]
@@ -92,9 +96,15 @@ struct Args {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "family", rename_all = "lowercase")]
 pub enum Workload {
-    Produce { acks: &'static str, keys: bool, producers: usize },
+    Produce {
+        acks: &'static str,
+        keys: bool,
+        producers: usize,
+    },
     Consume,
-    Latency { rate: u64 },
+    Latency {
+        rate: u64,
+    },
 }
 
 impl Workload {
@@ -107,15 +117,26 @@ impl Workload {
     }
     pub fn label(&self) -> String {
         match self {
-            Workload::Produce { acks, keys, producers } => {
-                format!("produce acks={acks} {} {producers}p", if *keys { "keyed" } else { "no-key" })
+            Workload::Produce {
+                acks,
+                keys,
+                producers,
+            } => {
+                format!(
+                    "produce acks={acks} {} {producers}p",
+                    if *keys { "keyed" } else { "no-key" }
+                )
             }
             Workload::Consume => "consume (full topic)".into(),
             Workload::Latency { rate } => format!("e2e latency @ {} msg/s", fmt_int(*rate)),
         }
     }
     fn slug(&self) -> String {
-        self.label().replace(['=', ' ', '@', '/', '(', ')', ','], "-").replace("--", "-").trim_matches('-').to_lowercase()
+        self.label()
+            .replace(['=', ' ', '@', '/', '(', ')', ','], "-")
+            .replace("--", "-")
+            .trim_matches('-')
+            .to_lowercase()
     }
 }
 
@@ -134,13 +155,22 @@ pub struct Plan {
 
 impl Plan {
     fn from_args(a: &Args) -> anyhow::Result<Plan> {
-        let quick = a.quick || std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-        let rates = if a.rates.is_empty() { vec![1_000, 10_000, 50_000] } else { a.rates.clone() };
+        let quick =
+            a.quick || std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let rates = if a.rates.is_empty() {
+            vec![1_000, 10_000, 50_000]
+        } else {
+            a.rates.clone()
+        };
         let mut workloads = Vec::new();
         for acks in ["1", "all"] {
             for keys in [false, true] {
                 for producers in [1, 4] {
-                    workloads.push(Workload::Produce { acks, keys, producers });
+                    workloads.push(Workload::Produce {
+                        acks,
+                        keys,
+                        producers,
+                    });
                 }
             }
         }
@@ -239,7 +269,8 @@ pub fn fmt_int(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        let left = s.len() - i;
+        if i > 0 && left / 3 * 3 == left {
             out.push(',');
         }
         out.push(c);
@@ -293,7 +324,11 @@ impl Progress {
         let me = self.clone();
         std::thread::spawn(move || {
             let tty = std::io::stderr().is_terminal();
-            let every = if tty { Duration::from_millis(500) } else { Duration::from_secs(5) };
+            let every = if tty {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(5)
+            };
             let mut last = Instant::now();
             while !me.stop.load(Relaxed) {
                 std::thread::sleep(Duration::from_millis(100));
@@ -302,7 +337,12 @@ impl Progress {
                 }
                 last = Instant::now();
                 let label = me.label.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let secs = me.started.lock().unwrap_or_else(|p| p.into_inner()).elapsed().as_secs_f64();
+                let secs = me
+                    .started
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .elapsed()
+                    .as_secs_f64();
                 let msgs = me.live.msgs.load(Relaxed);
                 let bytes = me.live.bytes.load(Relaxed) as f64;
                 let errs = me.live.errors.load(Relaxed);
@@ -337,7 +377,12 @@ impl Progress {
 
 /// A topic name unique to this run, so brokers that cannot delete topics still work.
 fn topic_name(w: &Workload, run: usize) -> String {
-    format!("bench-{}-r{}-{:08x}", w.slug(), run + 1, rand::random::<u32>())
+    format!(
+        "bench-{}-r{}-{:08x}",
+        w.slug(),
+        run + 1,
+        rand::random::<u32>()
+    )
 }
 
 struct Snapshot {
@@ -401,7 +446,14 @@ struct Bench {
 }
 
 impl Bench {
-    fn run_one(&mut self, ti: usize, t: &mut Target, admin: &Admin, w: &Workload, run: usize) -> anyhow::Result<Sample> {
+    fn run_one(
+        &mut self,
+        ti: usize,
+        t: &mut Target,
+        admin: &Admin,
+        w: &Workload,
+        run: usize,
+    ) -> anyhow::Result<Sample> {
         let p = &self.plan;
         let mut topic_to_delete = None;
         let topic = match w {
@@ -409,11 +461,22 @@ impl Bench {
                 if self.consume_topics[ti].is_none() {
                     let topic = topic_name(w, run);
                     admin.create_topic(&topic, PARTITIONS)?;
-                    self.progress.set(format!("[{}] filling {} MiB for consume", t.name, p.consume_mib));
-                    let out = workload::fill(&t.bootstrap, &topic, p.consume_mib * 1024 * 1024, &self.progress.live)?;
+                    self.progress.set(format!(
+                        "[{}] filling {} MiB for consume",
+                        t.name, p.consume_mib
+                    ));
+                    let out = workload::fill(
+                        &t.bootstrap,
+                        &topic,
+                        p.consume_mib * 1024 * 1024,
+                        &self.progress.live,
+                    )?;
                     self.consume_topics[ti] = Some((topic, out.msgs));
                 }
-                self.consume_topics[ti].as_ref().map(|(t, _)| t.clone()).unwrap_or_default()
+                self.consume_topics[ti]
+                    .as_ref()
+                    .map(|(t, _)| t.clone())
+                    .unwrap_or_default()
             }
             _ => {
                 let topic = topic_name(w, run);
@@ -422,11 +485,21 @@ impl Bench {
                 topic
             }
         };
-        self.progress.set(format!("[{}] {} · run {}/{}", t.name, w.label(), run + 1, p.runs));
+        self.progress.set(format!(
+            "[{}] {} · run {}/{}",
+            t.name,
+            w.label(),
+            run + 1,
+            p.runs
+        ));
         let rss_reset = t.pid.is_some_and(procfs::reset_peak_rss);
         let before = snapshot(t.pid);
         let result = match w {
-            Workload::Produce { acks, keys, producers } => workload::produce(
+            Workload::Produce {
+                acks,
+                keys,
+                producers,
+            } => workload::produce(
                 &t.bootstrap,
                 &topic,
                 acks,
@@ -451,7 +524,11 @@ impl Bench {
         };
         let after = snapshot(t.pid);
         // Without a reset, VmHWM is the peak since the broker started: report it only then.
-        let peak = if rss_reset { t.pid.and_then(procfs::peak_rss_mib) } else { None };
+        let peak = if rss_reset {
+            t.pid.and_then(procfs::peak_rss_mib)
+        } else {
+            None
+        };
         if let Some(topic) = topic_to_delete {
             admin.delete_topic(&topic);
         }
@@ -470,7 +547,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 impl Row {
@@ -499,8 +580,16 @@ fn source_revision() -> String {
     match git(&["rev-parse", "--short", "HEAD"]) {
         None => "unknown (not a git checkout)".into(),
         Some(rev) => {
-            let dirty = git(&["status", "--porcelain", "--", "broker"]).is_some_and(|s| !s.is_empty());
-            format!("commit {rev}{}", if dirty { " plus uncommitted changes in broker/" } else { "" })
+            let dirty =
+                git(&["status", "--porcelain", "--", "broker"]).is_some_and(|s| !s.is_empty());
+            format!(
+                "commit {rev}{}",
+                if dirty {
+                    " plus uncommitted changes in broker/"
+                } else {
+                    ""
+                }
+            )
         }
     }
 }
@@ -556,7 +645,10 @@ fn main() -> anyhow::Result<()> {
             default_repo_path("docs/bench")
         }
     });
-    let command = args.command.clone().unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" "));
+    let command = args
+        .command
+        .clone()
+        .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" "));
     let load_before = procfs::loadavg();
     let started = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
@@ -596,14 +688,23 @@ fn main() -> anyhow::Result<()> {
         stop: AtomicBool::new(false),
     });
     let ticker = progress.spawn();
-    let mut bench = Bench { plan: plan.clone(), progress: progress.clone(), consume_topics: vec![None; targets.len()] };
+    let mut bench = Bench {
+        plan: plan.clone(),
+        progress: progress.clone(),
+        consume_topics: vec![None; targets.len()],
+    };
     let mut rows: Vec<Row> = Vec::new();
     let total_steps = plan.workloads.len() * plan.runs * targets.len();
     let mut step = 0;
     for w in &plan.workloads {
         let first_row = rows.len();
         for t in &targets {
-            rows.push(Row { workload: w.clone(), target: t.name.clone(), samples: Vec::new(), failures: Vec::new() });
+            rows.push(Row {
+                workload: w.clone(),
+                target: t.name.clone(),
+                samples: Vec::new(),
+                failures: Vec::new(),
+            });
         }
         // Runs interleave brokers, so a burst of load on the machine hits both alike.
         for run in 0..plan.runs {
@@ -627,13 +728,22 @@ fn main() -> anyhow::Result<()> {
                             line.push_str(&format!(", broker {c:.2} CPU-s"));
                         }
                         if s.errors > 0 {
-                            line.push_str(&format!(", {} errors ({})", s.errors, s.first_error.clone().unwrap_or_default()));
+                            line.push_str(&format!(
+                                ", {} errors ({})",
+                                s.errors,
+                                s.first_error.clone().unwrap_or_default()
+                            ));
                         }
                         progress.done(&line);
                         row.samples.push(s);
                     }
                     Err(e) => {
-                        progress.done(&format!("[{step}/{total_steps}] {} · {} · run {}: FAILED: {e:#}", t.name, w.label(), run + 1));
+                        progress.done(&format!(
+                            "[{step}/{total_steps}] {} · {} · run {}: FAILED: {e:#}",
+                            t.name,
+                            w.label(),
+                            run + 1
+                        ));
                         row.failures.push(format!("{e:#}"));
                         if !t.is_alive() {
                             bail!("{} is no longer running", t.name);
@@ -643,9 +753,9 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    for ti in 0..targets.len() {
-        if let Some((topic, _)) = &bench.consume_topics[ti] {
-            admins[ti].delete_topic(topic);
+    for (admin, filled) in admins.iter().zip(&bench.consume_topics) {
+        if let Some((topic, _)) = filled {
+            admin.delete_topic(topic);
         }
     }
     progress.stop.store(true, Relaxed);
@@ -676,10 +786,18 @@ fn main() -> anyhow::Result<()> {
         },
     };
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
-    std::fs::write(plots.join("results.json"), serde_json::to_string_pretty(&results)?)?;
+    std::fs::write(
+        plots.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
     let pngs = plot::draw_all(&results, &plots)?;
     report::write_markdown(&results, &out_md, &plots, &pngs)?;
-    eprintln!("[bench] wrote {} and {} plot(s) in {}", out_md.display(), pngs.len(), plots.display());
+    eprintln!(
+        "[bench] wrote {} and {} plot(s) in {}",
+        out_md.display(),
+        pngs.len(),
+        plots.display()
+    );
     println!("{}", report::summary_table(&results));
     if results.rows.iter().all(|r| r.samples.is_empty()) {
         bail!("every run failed");

@@ -19,7 +19,11 @@ fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
-            let _ = plotters::style::register_font("sans-serif", style, epaint_default_fonts::HACK_REGULAR);
+            let _ = plotters::style::register_font(
+                "sans-serif",
+                style,
+                epaint_default_fonts::HACK_REGULAR,
+            );
         }
     });
 }
@@ -64,7 +68,10 @@ fn throughput(r: &Results, path: &Path) -> anyhow::Result<bool> {
     let group = nt + 0.6;
     let total = workloads.len() as f64 * group;
     let value = |w: &Workload, t: &str| {
-        r.rows.iter().find(|x| &x.workload == w && x.target == t).and_then(|x| x.med(|s| Some(s.mb_s)))
+        r.rows
+            .iter()
+            .find(|x| &x.workload == w && x.target == t)
+            .and_then(|x| x.med(|s| Some(s.mb_s)))
     };
     let max = workloads
         .iter()
@@ -93,8 +100,10 @@ fn throughput(r: &Results, path: &Path) -> anyhow::Result<bool> {
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    let label_style = TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
-    let value_style = TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let label_style =
+        TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    let value_style =
+        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for (k, w) in workloads.iter().enumerate() {
         // First workload at the top.
         let top = total - k as f64 * group;
@@ -104,29 +113,46 @@ fn throughput(r: &Results, path: &Path) -> anyhow::Result<bool> {
             let color = COLORS[j % COLORS.len()];
             let v = value(w, t).unwrap_or(0.0);
             chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, y0), (v, y1)], color.filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y0), (v, y1)],
+                    color.filled(),
+                )))
                 .map_err(err)?;
-            let text = if value(w, t).is_some() { format!("{v:.0}") } else { "failed".into() };
+            let text = if value(w, t).is_some() {
+                format!("{v:.0}")
+            } else {
+                "failed".into()
+            };
             chart
-                .draw_series(std::iter::once(Text::new(text, (v + max * 0.01, (y0 + y1) / 2.0), value_style.clone())))
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (v + max * 0.01, (y0 + y1) / 2.0),
+                    value_style.clone(),
+                )))
                 .map_err(err)?;
         }
         let center = top - 0.3 - nt / 2.0;
         let (px, py) = chart.backend_coord(&(0.0, center));
-        root.draw(&Text::new(w.label(), (px - 8, py), label_style.clone())).map_err(err)?;
+        root.draw(&Text::new(w.label(), (px - 8, py), label_style.clone()))
+            .map_err(err)?;
     }
     if names.len() > 1 {
         for (j, t) in names.iter().enumerate() {
             let color = COLORS[j % COLORS.len()];
             chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (0.0, 0.0)], color.filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, 0.0), (0.0, 0.0)],
+                    color.filled(),
+                )))
                 .map_err(err)?
                 .label(t.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
@@ -148,15 +174,36 @@ fn percentile_label(x: f64) -> String {
 /// scale, so the tail is as wide as the median), one line per broker and rate,
 /// from the run with the median p99.
 fn latency_cdf(r: &Results, path: &Path) -> anyhow::Result<bool> {
-    let rows: Vec<_> = r.rows.iter().filter(|x| matches!(x.workload, Workload::Latency { .. })).collect();
-    let series: Vec<(String, Vec<(f64, f64)>, usize, usize)> = rows
+    let rows: Vec<_> = r
+        .rows
+        .iter()
+        .filter(|x| matches!(x.workload, Workload::Latency { .. }))
+        .collect();
+    // (legend, points, broker index, rate index)
+    type Series = (String, Vec<(f64, f64)>, usize, usize);
+    let series: Vec<Series> = rows
         .iter()
         .filter_map(|row| {
             let s = row.median_run()?;
-            let Workload::Latency { rate } = row.workload else { return None };
-            let ti = r.targets.iter().position(|t| t.name == row.target).unwrap_or(0);
-            let ri = rows.iter().filter(|x| x.target == row.target).position(|x| x.workload == row.workload).unwrap_or(0);
-            Some((format!("{} @ {} msg/s", row.target, crate::fmt_int(rate)), s.cdf.clone(), ti, ri))
+            let Workload::Latency { rate } = row.workload else {
+                return None;
+            };
+            let ti = r
+                .targets
+                .iter()
+                .position(|t| t.name == row.target)
+                .unwrap_or(0);
+            let ri = rows
+                .iter()
+                .filter(|x| x.target == row.target)
+                .position(|x| x.workload == row.workload)
+                .unwrap_or(0);
+            Some((
+                format!("{} @ {} msg/s", row.target, crate::fmt_int(rate)),
+                s.cdf.clone(),
+                ti,
+                ri,
+            ))
         })
         .filter(|s| !s.1.is_empty())
         .collect();
@@ -173,18 +220,31 @@ fn latency_cdf(r: &Results, path: &Path) -> anyhow::Result<bool> {
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("End-to-end latency by percentile (produce → consume, 1 KiB)", ("sans-serif", 20))
+        .caption(
+            "End-to-end latency by percentile (produce → consume, 1 KiB)",
+            ("sans-serif", 20),
+        )
         .margin(12)
+        .margin_right(40)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d((1f64..xmax * 1.05).log_scale(), (lo / 1.5..hi * 1.5).log_scale())
+        .build_cartesian_2d(
+            (1f64..xmax * 1.05).log_scale(),
+            (lo / 1.5..hi * 1.5).log_scale(),
+        )
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("percentile")
         .y_desc("latency (ms)")
         .x_label_formatter(&|x| percentile_label(*x))
-        .y_label_formatter(&|y| if *y < 1.0 { format!("{y:.2}") } else { format!("{y:.0}") })
+        .y_label_formatter(&|y| {
+            if *y < 1.0 {
+                format!("{y:.2}")
+            } else {
+                format!("{y:.0}")
+            }
+        })
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
@@ -196,7 +256,9 @@ fn latency_cdf(r: &Results, path: &Path) -> anyhow::Result<bool> {
             .draw_series(LineSeries::new(points, color.stroke_width(width)))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
+            });
     }
     chart
         .configure_series_labels()

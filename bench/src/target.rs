@@ -28,10 +28,16 @@ fn wait_listening(child: &mut Child, port: u16, log: &Path) -> anyhow::Result<()
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
-            bail!("broker exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
+            bail!(
+                "broker exited with {status}: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         if Instant::now() > deadline {
-            bail!("broker did not listen on {port} within 30 s: {}", std::fs::read_to_string(log).unwrap_or_default());
+            bail!(
+                "broker did not listen on {port} within 30 s: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -52,7 +58,9 @@ impl Target {
     /// Starts `tributary-broker` with a fresh data directory on an ephemeral
     /// port, with Kafka's default flush policy (page cache, no fsync per append).
     pub fn start_tributary(bin: &Path, overrides: &[String]) -> anyhow::Result<Target> {
-        let tmp = tempfile::Builder::new().prefix("tributary-bench-").tempdir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("tributary-bench-")
+            .tempdir()?;
         let data = tmp.path().join("data");
         let log = tmp.path().join("broker.log");
         let port = free_port()?;
@@ -72,7 +80,11 @@ impl Target {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         wait_listening(&mut child, port, &log)?;
-        let mut describe = format!("{}, data on local disk (`{}`)", version_of(bin), data.display());
+        let mut describe = format!(
+            "{}, a fresh data directory in `{}` (page cache, no fsync per append: Kafka's default flush policy)",
+            version_of(bin),
+            std::env::temp_dir().display()
+        );
         if !overrides.is_empty() {
             describe.push_str(&format!(", overrides: {}", overrides.join(" ")));
         }
@@ -94,7 +106,15 @@ impl Target {
         let url = format!("tcp://127.0.0.1:{port}");
         let logf = std::fs::File::create(&log)?;
         let mut child = Command::new(bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::from(logf.try_clone()?))
             .stderr(Stdio::from(logf))
@@ -105,7 +125,10 @@ impl Target {
             name: "tansu".into(),
             bootstrap: format!("127.0.0.1:{port}"),
             pid: Some(child.id()),
-            describe: format!("{} with `--storage-engine memory://tansu/` (records in RAM, no disk)", version_of(bin)),
+            describe: format!(
+                "{} with `--storage-engine memory://tansu/` (records in RAM, no disk)",
+                version_of(bin)
+            ),
             child: Some(child),
             tmp: Some(tmp),
         })
@@ -117,7 +140,10 @@ impl Target {
             name: name.into(),
             bootstrap: bootstrap.into(),
             pid,
-            describe: format!("already running at {bootstrap}{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default()),
+            describe: format!(
+                "already running at {bootstrap}{}",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            ),
             child: None,
             tmp: None,
         }
@@ -131,7 +157,9 @@ impl Target {
     }
 
     pub fn log_tail(&self) -> String {
-        let Some(tmp) = &self.tmp else { return String::new() };
+        let Some(tmp) = &self.tmp else {
+            return String::new();
+        };
         let mut out = String::new();
         for f in ["broker.log", "tansu.log"] {
             if let Ok(s) = std::fs::read_to_string(tmp.path().join(f)) {
@@ -144,7 +172,10 @@ impl Target {
 
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));

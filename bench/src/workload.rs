@@ -76,15 +76,21 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(bootstrap: &str) -> anyhow::Result<Admin> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let admin: AdminClient<DefaultClientContext> = base_config(bootstrap).create().context("admin client")?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let admin: AdminClient<DefaultClientContext> =
+            base_config(bootstrap).create().context("admin client")?;
         Ok(Admin { rt, admin })
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
         let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        let res = self.rt.block_on(self.admin.create_topics([&t], &opts)).context("CreateTopics")?;
+        let res = self
+            .rt
+            .block_on(self.admin.create_topics([&t], &opts))
+            .context("CreateTopics")?;
         for r in res {
             if let Err((topic, code)) = r {
                 if code != RDKafkaErrorCode::TopicAlreadyExists {
@@ -104,7 +110,9 @@ impl Admin {
                     m.topics().iter().find(|t| t.name() == name).map(|t| {
                         t.error().is_none()
                             && t.partitions().len() == partitions as usize
-                            && t.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none())
+                            && t.partitions()
+                                .iter()
+                                .all(|p| p.leader() >= 0 && p.error().is_none())
                     })
                 })
                 .unwrap_or(false);
@@ -170,7 +178,12 @@ fn producer_config(bootstrap: &str, acks: &str, linger_ms: u32) -> ClientConfig 
 }
 
 /// Sends one record, serving delivery reports while librdkafka's queue is full.
-fn send_blocking<C: ProducerContext<DeliveryOpaque = ()>>(p: &BaseProducer<C>, topic: &str, key: Option<&[u8]>, value: &[u8]) -> anyhow::Result<()> {
+fn send_blocking<C: ProducerContext<DeliveryOpaque = ()>>(
+    p: &BaseProducer<C>,
+    topic: &str,
+    key: Option<&[u8]>,
+    value: &[u8],
+) -> anyhow::Result<()> {
     loop {
         let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(value);
         if let Some(k) = key {
@@ -178,7 +191,9 @@ fn send_blocking<C: ProducerContext<DeliveryOpaque = ()>>(p: &BaseProducer<C>, t
         }
         match p.send(rec) {
             Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => p.poll(Duration::from_millis(1)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                p.poll(Duration::from_millis(1))
+            }
             Err((e, _)) => return Err(anyhow!("produce: {e}")),
         }
     }
@@ -186,6 +201,7 @@ fn send_blocking<C: ProducerContext<DeliveryOpaque = ()>>(p: &BaseProducer<C>, t
 
 /// (a) Produce as fast as the client and broker allow for `dur` (or until
 /// `max_bytes` in total), with `producers` independent producer instances.
+#[allow(clippy::too_many_arguments)] // one flat call site per workload reads best
 pub fn produce(
     bootstrap: &str,
     topic: &str,
@@ -209,10 +225,14 @@ pub fn produce(
             first_error: Mutex::new(None),
         });
         ctxs.push(ctx.clone());
-        let producer: BaseProducer<ArcCtx> =
-            producer_config(bootstrap, acks, 1).create_with_context(ArcCtx(ctx)).context("producer")?;
+        let producer: BaseProducer<ArcCtx> = producer_config(bootstrap, acks, 1)
+            .create_with_context(ArcCtx(ctx))
+            .context("producer")?;
         // Connect and learn the topic's leaders before the clock starts.
-        producer.client().fetch_metadata(Some(topic), Duration::from_secs(10)).context("producer metadata")?;
+        producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .context("producer metadata")?;
         let topic = topic.to_string();
         let barrier = barrier.clone();
         handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
@@ -222,7 +242,7 @@ pub fn produce(
             let deadline = Instant::now() + dur;
             let mut n = 0u64;
             while n < per_producer_msgs {
-                if n % 256 == 0 {
+                if n & 255 == 0 {
                     producer.poll(Duration::ZERO);
                     if Instant::now() >= deadline {
                         break;
@@ -233,23 +253,33 @@ pub fn produce(
                 send_blocking(&producer, &topic, keys.then_some(&key[..]), &value)?;
                 n += 1;
             }
-            producer.flush(Duration::from_secs(120)).map_err(|e| anyhow!("flush: {e}"))?;
+            producer
+                .flush(Duration::from_secs(120))
+                .map_err(|e| anyhow!("flush: {e}"))?;
             Ok(())
         }));
     }
     barrier.wait();
     let start = Instant::now();
     for h in handles {
-        h.join().map_err(|_| anyhow!("producer thread panicked"))??;
+        h.join()
+            .map_err(|_| anyhow!("producer thread panicked"))??;
     }
     let secs = start.elapsed().as_secs_f64();
-    let mut out = RunOut { secs, ..Default::default() };
+    let mut out = RunOut {
+        secs,
+        ..Default::default()
+    };
     for c in ctxs {
         out.msgs += c.delivered.load(Relaxed);
         out.bytes += c.delivered_bytes.load(Relaxed);
         out.errors += c.failed.load(Relaxed);
         if out.first_error.is_none() {
-            out.first_error = c.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            out.first_error = c
+                .first_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
         }
     }
     Ok(out)
@@ -268,20 +298,36 @@ impl ProducerContext for ArcCtx {
 
 /// Fills `topic` with `bytes` of 1 KiB records (acks=1, no keys) for the consume workload.
 pub fn fill(bootstrap: &str, topic: &str, bytes: u64, live: &Arc<Live>) -> anyhow::Result<RunOut> {
-    let out = produce(bootstrap, topic, "1", false, 1, Duration::from_secs(3600), bytes, live)?;
+    let out = produce(
+        bootstrap,
+        topic,
+        "1",
+        false,
+        1,
+        Duration::from_secs(3600),
+        bytes,
+        live,
+    )?;
     if out.errors > 0 {
-        bail!("filling {topic}: {} records failed: {}", out.errors, out.first_error.unwrap_or_default());
+        bail!(
+            "filling {topic}: {} records failed: {}",
+            out.errors,
+            out.first_error.unwrap_or_default()
+        );
     }
     Ok(out)
 }
 
 fn consumer(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<BaseConsumer> {
     let mut c = base_config(bootstrap);
-    c.set("group.id", format!("tributary-bench-{}", rand::random::<u32>()))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "false")
-        .set("auto.offset.reset", "earliest");
+    c.set(
+        "group.id",
+        format!("tributary-bench-{}", rand::random::<u32>()),
+    )
+    .set("enable.auto.commit", "false")
+    .set("enable.auto.offset.store", "false")
+    .set("enable.partition.eof", "false")
+    .set("auto.offset.reset", "earliest");
     let consumer: BaseConsumer = c.create().context("consumer")?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
@@ -292,7 +338,12 @@ fn consumer(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<Bas
 }
 
 /// (b) Reads `expect` records from the start of a full topic, as fast as possible.
-pub fn consume(bootstrap: &str, topic: &str, expect: u64, live: &Arc<Live>) -> anyhow::Result<RunOut> {
+pub fn consume(
+    bootstrap: &str,
+    topic: &str,
+    expect: u64,
+    live: &Arc<Live>,
+) -> anyhow::Result<RunOut> {
     let c = consumer(bootstrap, topic, PARTITIONS)?;
     let mut out = RunOut::default();
     let mut last_progress = Instant::now();
@@ -322,7 +373,11 @@ pub fn consume(bootstrap: &str, topic: &str, expect: u64, live: &Arc<Live>) -> a
             None => {}
         }
         if last_progress.elapsed() > Duration::from_secs(20) {
-            bail!("consume stalled at {} of {expect} records ({})", out.msgs, out.first_error.unwrap_or_default());
+            bail!(
+                "consume stalled at {} of {expect} records ({})",
+                out.msgs,
+                out.first_error.unwrap_or_default()
+            );
         }
     }
     out.secs = start.map_or(0.0, |s| (end - s).as_secs_f64());
@@ -341,7 +396,14 @@ fn now_ns() -> u64 {
 /// (c) End-to-end latency at a fixed rate: each value carries the time it was
 /// handed to the producer; a consumer in this process subtracts it from the
 /// time it receives the record. Records sent during `warmup` are not counted.
-pub fn latency(bootstrap: &str, topic: &str, rate: u64, warmup: Duration, dur: Duration, live: &Arc<Live>) -> anyhow::Result<RunOut> {
+pub fn latency(
+    bootstrap: &str,
+    topic: &str,
+    rate: u64,
+    warmup: Duration,
+    dur: Duration,
+    live: &Arc<Live>,
+) -> anyhow::Result<RunOut> {
     let _ = epoch();
     let c = consumer(bootstrap, topic, PARTITIONS)?;
     // One empty poll so the consumer has connected and started fetching.
@@ -353,9 +415,13 @@ pub fn latency(bootstrap: &str, topic: &str, rate: u64, warmup: Duration, dur: D
         failed: AtomicU64::new(0),
         first_error: Mutex::new(None),
     });
-    let producer: BaseProducer<ArcCtx> =
-        producer_config(bootstrap, "all", 1).create_with_context(ArcCtx(ctx.clone())).context("producer")?;
-    producer.client().fetch_metadata(Some(topic), Duration::from_secs(10)).context("producer metadata")?;
+    let producer: BaseProducer<ArcCtx> = producer_config(bootstrap, "all", 1)
+        .create_with_context(ArcCtx(ctx.clone()))
+        .context("producer")?;
+    producer
+        .client()
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .context("producer metadata")?;
     let done = Arc::new(AtomicBool::new(false));
     let start_ns = now_ns();
     let measure_from = start_ns + warmup.as_nanos() as u64;
@@ -387,12 +453,16 @@ pub fn latency(bootstrap: &str, topic: &str, rate: u64, warmup: Duration, dur: D
                 producer.poll(Duration::ZERO);
                 // Sleep until the next record is due (at most 1 ms, to keep serving reports).
                 let next = Duration::from_secs_f64(sent as f64 / rate as f64);
-                let wait = next.saturating_sub(start.elapsed()).min(Duration::from_millis(1));
+                let wait = next
+                    .saturating_sub(start.elapsed())
+                    .min(Duration::from_millis(1));
                 if !wait.is_zero() {
                     std::thread::sleep(wait);
                 }
             }
-            producer.flush(Duration::from_secs(60)).map_err(|e| anyhow!("flush: {e}"))?;
+            producer
+                .flush(Duration::from_secs(60))
+                .map_err(|e| anyhow!("flush: {e}"))?;
             done.store(true, Relaxed);
             Ok(sent)
         })
@@ -423,14 +493,20 @@ pub fn latency(bootstrap: &str, topic: &str, rate: u64, warmup: Duration, dur: D
             }
         }
     }
-    let sent = prod.join().map_err(|_| anyhow!("producer thread panicked"))??;
+    let sent = prod
+        .join()
+        .map_err(|_| anyhow!("producer thread panicked"))??;
     lat.sort_unstable();
     out.msgs = lat.len() as u64;
     out.bytes = out.msgs * VALUE_BYTES as u64;
     out.secs = dur.as_secs_f64();
     out.sent_rate = sent_measured.load(Relaxed) as f64 / dur.as_secs_f64();
     out.errors = ctx.failed.load(Relaxed) + sent_measured.load(Relaxed).saturating_sub(out.msgs);
-    out.first_error = ctx.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    out.first_error = ctx
+        .first_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let _ = sent;
     out.latencies_ns = lat;
     Ok(out)
