@@ -17,25 +17,47 @@ pub struct RegistryClient {
     by_id: Mutex<HashMap<i32, String>>,
 }
 
-fn run<T: Send + 'static>(
-    f: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
-) -> Result<T, String> {
+/// A registry error: the HTTP status (0 when the registry was unreachable)
+/// and Confluent's `error_code` and message.
+#[derive(Clone, Debug)]
+pub struct RegistryError {
+    pub status: u16,
+    pub error_code: i64,
+    pub message: String,
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub(crate) fn unreachable(message: String) -> RegistryError {
+    RegistryError { status: 0, error_code: 0, message }
+}
+
+/// Runs one registry call to completion on a short-lived thread with its own
+/// runtime (converters are synchronous and must not block the worker's executor).
+pub(crate) fn run<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
+) -> Result<T, RegistryError> {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| unreachable(e.to_string()))?;
         rt.block_on(f)
     })
     .join()
-    .map_err(|_| "schema registry call panicked".to_string())?
+    .map_err(|_| unreachable("schema registry call panicked".into()))?
 }
 
-async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, String> {
+/// One REST call with Confluent's content types; a 4xx/5xx becomes a `RegistryError`.
+pub(crate) async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, RegistryError> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unreachable(e.to_string()))?;
     let mut req = client.request(method, &url).header(
         "Accept",
         "application/vnd.schemaregistry.v1+json, application/json",
@@ -48,22 +70,25 @@ async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Resul
     let resp = req
         .send()
         .await
-        .map_err(|e| format!("schema registry {url}: {e}"))?;
+        .map_err(|e| unreachable(format!("schema registry {url}: {e}")))?;
     let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(|e| e.to_string())?;
+    let text = resp.text().await.map_err(|e| unreachable(e.to_string()))?;
     let v: Json = serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
     if status >= 400 {
-        let msg = v
-            .get("message")
-            .and_then(|m| m.as_str())
-            .unwrap_or(&text)
-            .to_string();
-        return Err(format!("schema registry returned {status}: {msg}"));
+        return Err(RegistryError {
+            status,
+            error_code: v.get("error_code").and_then(|c| c.as_i64()).unwrap_or(0),
+            message: format!(
+                "schema registry returned {status}: {}",
+                v.get("message").and_then(|m| m.as_str()).unwrap_or(&text)
+            ),
+        });
     }
     Ok(v)
 }
 
-fn enc(s: &str) -> String {
+/// Percent-encodes a subject for a URL path.
+pub(crate) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -130,7 +155,7 @@ impl RegistryClient {
             format!("{}/subjects/{}/versions/latest", self.base, enc(subject)),
             None,
         ))
-        .map_err(DataError::new)?;
+        .map_err(|e| DataError::new(e.message))?;
         let id = v.get("id").and_then(|i| i.as_i64()).unwrap_or(-1) as i32;
         let schema = v
             .get("schema")

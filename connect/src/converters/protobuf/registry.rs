@@ -26,90 +26,10 @@ pub struct Registered {
     pub references: Vec<Reference>,
 }
 
-/// A registry error: the HTTP status (0 when the registry was unreachable)
-/// and Confluent's `error_code` and message.
-#[derive(Clone, Debug)]
-pub struct RegistryError {
-    pub status: u16,
-    pub error_code: i64,
-    pub message: String,
-}
-
-impl std::fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
+use crate::converters::registry_client::{call, enc, run, unreachable};
+pub use crate::converters::registry_client::RegistryError;
 
 type Result<T> = std::result::Result<T, RegistryError>;
-
-fn unreachable(message: String) -> RegistryError {
-    RegistryError {
-        status: 0,
-        error_code: 0,
-        message,
-    }
-}
-
-fn run<T: Send + 'static>(
-    f: impl std::future::Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| unreachable(e.to_string()))?;
-        rt.block_on(f)
-    })
-    .join()
-    .map_err(|_| unreachable("schema registry call panicked".into()))?
-}
-
-async fn call(method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| unreachable(e.to_string()))?;
-    let mut req = client.request(method, &url).header(
-        "Accept",
-        "application/vnd.schemaregistry.v1+json, application/json",
-    );
-    if let Some(b) = body {
-        req = req
-            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-            .body(b.to_string());
-    }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| unreachable(format!("schema registry {url}: {e}")))?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(|e| unreachable(e.to_string()))?;
-    let v: Json = serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
-    if status >= 400 {
-        return Err(RegistryError {
-            status,
-            error_code: v.get("error_code").and_then(|c| c.as_i64()).unwrap_or(0),
-            message: format!(
-                "schema registry returned {status}: {}",
-                v.get("message").and_then(|m| m.as_str()).unwrap_or(&text)
-            ),
-        });
-    }
-    Ok(v)
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 fn references_of(v: &Json) -> Vec<Reference> {
     v.get("references")
