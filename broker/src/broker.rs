@@ -86,8 +86,6 @@ pub struct Broker {
     /// Serializes topic-registry changes and their persistence.
     admin_lock: Mutex<()>,
     producer_ids: Mutex<(i64, i64)>,
-    /// Woken on every append so long-polling fetches re-check.
-    pub data_arrived: tokio::sync::Notify,
     /// Consumer groups and committed offsets (state in `__consumer_offsets`).
     pub groups: crate::group::Coordinator,
     /// Transactions (state in `__transaction_state`).
@@ -183,7 +181,6 @@ impl Broker {
             admin_lock: Mutex::new(()),
             // Start at the persisted block end: ids from a previous run are never reused.
             producer_ids: Mutex::new((block_end, block_end)),
-            data_arrived: tokio::sync::Notify::new(),
             groups: crate::group::Coordinator::new(&config),
             txns: crate::txn::TxnCoordinator::new(&config),
             config,

@@ -6,10 +6,11 @@
 //! With a single replica the ISR is just this broker and the high watermark
 //! follows the log end offset on every append.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::storage::log::{AppendError, AppendInfo, Log};
 use crate::topic_config::LogConfig;
@@ -43,6 +44,10 @@ pub struct Partition {
     pub topic: String,
     pub index: i32,
     pub state: Mutex<PartitionState>,
+    /// Long-polling fetches waiting on this partition; woken when its high
+    /// watermark or last stable offset moves. Only the fetches that asked for
+    /// this partition wake, not every fetch on the broker.
+    waiters: Mutex<Vec<Weak<Notify>>>,
 }
 
 impl Partition {
@@ -55,7 +60,27 @@ impl Partition {
             topic: topic.to_string(),
             index,
             state: Mutex::new(PartitionState { log, high_watermark: hw, leader_epoch }),
+            waiters: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// Registers a fetch to be woken by the next change here.
+    pub fn watch(&self, waiter: &Arc<Notify>) {
+        let mut w = self.waiters.lock();
+        if w.len() >= 64 {
+            w.retain(|x| x.strong_count() > 0);
+        }
+        w.push(Arc::downgrade(waiter));
+    }
+
+    /// Wakes every fetch registered since the last wake.
+    pub fn wake(&self) {
+        let waiters = std::mem::take(&mut *self.waiters.lock());
+        for w in waiters {
+            if let Some(n) = w.upgrade() {
+                n.notify_waiters();
+            }
+        }
     }
 
     /// Writes a commit or abort marker for a producer's transaction.
@@ -64,6 +89,8 @@ impl Partition {
         let epoch = st.leader_epoch;
         let off = st.log.append_marker(producer_id, producer_epoch, commit, epoch, now_ms)?;
         st.maybe_advance_high_watermark();
+        drop(st);
+        self.wake();
         Ok(off)
     }
 
@@ -73,6 +100,11 @@ impl Partition {
         let epoch = st.leader_epoch;
         let info = st.log.append(records, epoch, now_ms)?;
         st.maybe_advance_high_watermark();
-        Ok((info, st.log.log_start_offset()))
+        let log_start = st.log.log_start_offset();
+        drop(st);
+        if !info.duplicate {
+            self.wake();
+        }
+        Ok((info, log_start))
     }
 }

@@ -124,6 +124,19 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
     (resp, total, any_error)
 }
 
+/// Asks every requested partition to wake `waiter` when it changes.
+fn watch_partitions(ctx: &Ctx, req: &FetchRequest, waiter: &std::sync::Arc<tokio::sync::Notify>) {
+    for ft in &req.topics {
+        let topic = if ctx.version >= 13 { ctx.broker.topic_by_id(&ft.topic_id) } else { ctx.broker.topic(ft.topic.0.as_str()) };
+        let Some(topic) = topic else { continue };
+        for fp in &ft.partitions {
+            if let Some(p) = usize::try_from(fp.partition).ok().and_then(|i| topic.partitions.get(i)) {
+                p.watch(waiter);
+            }
+        }
+    }
+}
+
 pub async fn handle(ctx: &Ctx, req: FetchRequest) -> FetchResponse {
     // An existing session id, or an incremental epoch, names a session we never created.
     if req.session_id != 0 || req.session_epoch > 0 {
@@ -133,11 +146,13 @@ pub async fn handle(ctx: &Ctx, req: FetchRequest) -> FetchResponse {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let min_bytes = req.min_bytes.max(0) as usize;
+    let waiter = std::sync::Arc::new(tokio::sync::Notify::new());
     loop {
         // Register for wake-ups before looking, so an append in between is not missed.
-        let notified = ctx.broker.data_arrived.notified();
+        let notified = waiter.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        watch_partitions(ctx, &req, &waiter);
         let (resp, bytes, any_error) = gather(ctx, &req);
         if bytes >= min_bytes || any_error || tokio::time::Instant::now() >= deadline {
             return resp;

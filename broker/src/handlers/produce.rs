@@ -51,7 +51,6 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
     let broker = &ctx.broker;
     let acks_ok = matches!(req.acks, 0 | 1 | -1);
     let now = now_ms();
-    let mut appended = false;
     let mut resp = ProduceResponse::default();
     for td in req.topic_data {
         let topic = if ctx.version >= 13 { broker.topic_by_id(&td.topic_id) } else { broker.topic(td.name.0.as_str()) };
@@ -66,7 +65,6 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
                     None => partition_error(pd.index, ResponseError::InvalidRecord, Some("no records".into())),
                     Some(records) => match part.append(records, now) {
                         Ok((info, log_start)) => {
-                            appended |= !info.duplicate;
                             let mut p = PartitionProduceResponse::default();
                             p.index = pd.index;
                             p.base_offset = info.base_offset;
@@ -96,9 +94,6 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
             tr.name = TopicName(str_bytes(t.name.clone()));
         }
         resp.responses.push(tr);
-    }
-    if appended {
-        broker.data_arrived.notify_waiters();
     }
     (req.acks != 0).then_some(resp)
 }

@@ -284,7 +284,6 @@ impl TxnCoordinator {
             }
         }
         broker.groups.complete_txn(broker, m.producer_id, m.producer_epoch, commit, &offsets_partitions)?;
-        broker.data_arrived.notify_waiters();
         m.state = if commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
         m.partitions.clear();
         m.last_update_ms = now;
