@@ -932,8 +932,9 @@ impl Client {
         }
         let resp = self.send_to(addr, &req, version, Duration::ZERO).await?;
         let context = format!("fetch offsets of group {group_id}");
-        let mut out = Vec::new();
-        if version >= 8 {
+        // v8+ nests topics under groups; earlier versions answer for one group.
+        // Both shapes flatten to (topic, partition, error, offset, metadata).
+        let rows: Vec<(String, i32, i16, i64, Option<String>)> = if version >= 8 {
             let g = resp
                 .groups
                 .into_iter()
@@ -944,36 +945,52 @@ impl Client {
             if let Some(e) = Error::from_code(g.error_code, context.clone(), None) {
                 return Err(e);
             }
-            for t in g.topics {
-                for p in t.partitions {
-                    if let Some(e) = Error::from_code(p.error_code, context.clone(), None) {
-                        return Err(e);
-                    }
-                    out.push(CommittedOffset {
-                        topic: t.name.0.to_string(),
-                        partition: p.partition_index,
-                        offset: p.committed_offset,
-                        metadata: p.metadata.map(|m| m.to_string()),
-                    });
-                }
-            }
+            g.topics
+                .into_iter()
+                .flat_map(|t| {
+                    let name = t.name.0.to_string();
+                    t.partitions.into_iter().map(move |p| {
+                        (
+                            name.clone(),
+                            p.partition_index,
+                            p.error_code,
+                            p.committed_offset,
+                            p.metadata.map(|m| m.to_string()),
+                        )
+                    })
+                })
+                .collect()
         } else {
             if let Some(e) = Error::from_code(resp.error_code, context.clone(), None) {
                 return Err(e);
             }
-            for t in resp.topics {
-                for p in t.partitions {
-                    if let Some(e) = Error::from_code(p.error_code, context.clone(), None) {
-                        return Err(e);
-                    }
-                    out.push(CommittedOffset {
-                        topic: t.name.0.to_string(),
-                        partition: p.partition_index,
-                        offset: p.committed_offset,
-                        metadata: p.metadata.map(|m| m.to_string()),
-                    });
-                }
+            resp.topics
+                .into_iter()
+                .flat_map(|t| {
+                    let name = t.name.0.to_string();
+                    t.partitions.into_iter().map(move |p| {
+                        (
+                            name.clone(),
+                            p.partition_index,
+                            p.error_code,
+                            p.committed_offset,
+                            p.metadata.map(|m| m.to_string()),
+                        )
+                    })
+                })
+                .collect()
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (topic, partition, code, offset, metadata) in rows {
+            if let Some(e) = Error::from_code(code, context.clone(), None) {
+                return Err(e);
             }
+            out.push(CommittedOffset {
+                topic,
+                partition,
+                offset,
+                metadata,
+            });
         }
         Ok(out)
     }

@@ -320,16 +320,28 @@ async fn group_membership_with_opaque_protocol_type() {
 async fn cancelled_request_does_not_desync_the_connection() {
     let broker = BrokerProcess::start();
     let c = client(&broker);
-    c.create_topic(&NewTopic::new("cancel_me", 1)).await.expect("create");
-    let opts = FetchOptions { max_wait: Duration::from_secs(2), ..FetchOptions::default() };
+    c.create_topic(&NewTopic::new("cancel_me", 1))
+        .await
+        .expect("create");
+    let opts = FetchOptions {
+        max_wait: Duration::from_secs(2),
+        ..FetchOptions::default()
+    };
     // Nothing to read: the broker holds this fetch for 2 s; we give up after 100 ms.
-    let abandoned = tokio::time::timeout(Duration::from_millis(100), c.fetch("cancel_me", 0, 0, &opts)).await;
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(100),
+        c.fetch("cancel_me", 0, 0, &opts),
+    )
+    .await;
     assert!(abandoned.is_err(), "the long poll was still waiting");
     let base = c
         .produce("cancel_me", 0, &[ProduceRecord::new(Some("k"), Some("v"))])
         .await
         .expect("the next request gets its own response");
     assert_eq!(base, 0);
-    let got = c.fetch("cancel_me", 0, 0, &FetchOptions::default()).await.expect("fetch");
+    let got = c
+        .fetch("cancel_me", 0, 0, &FetchOptions::default())
+        .await
+        .expect("fetch");
     assert_eq!(got.records.len(), 1);
 }
