@@ -1,10 +1,12 @@
-//! The broker's shared state: configuration, cluster identity, the topic
-//! registry (names, ids, partition logs, topic configs) and producer ids.
+//! The broker's shared state: configuration, cluster identity, the local
+//! replicas of the topics the cluster image assigns here, and producer ids.
 //!
-//! Durable state here: `meta.properties` (cluster.id, node.id, as Kafka writes
-//! it) and `topics.json` (every topic's id, partition count and config
-//! overrides, plus the producer-id block), both replaced atomically with fsync
-//! (write temp file, fsync, rename, fsync dir) whenever they change.
+//! Topics, partition assignments, leaders, ISRs and configs live in the
+//! replicated metadata log (`controller/`); this file turns each new image
+//! into local replicas with roles (`apply_image`). Admin calls propose
+//! commands to the active controller and return once the change is applied
+//! here. Durable here: `meta.properties` (cluster.id, node.id, as Kafka
+//! writes it) and each partition's `partition.metadata` (its topic id).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::BrokerConfig;
-use crate::partition::Partition;
+use crate::controller::{image, Agent, ClusterImage, Command, Controller, PartitionInfo, ProposeError, QuorumConfig, Reply};
+use crate::partition::{FollowerState, Partition};
 use crate::topic_config::LogConfig;
 
 pub fn now_ms() -> i64 {
@@ -38,8 +41,9 @@ impl Topic {
     }
 }
 
+/// `topics.json` of a pre-quorum single-node data directory, imported once.
 #[derive(Debug, Serialize, Deserialize)]
-struct TopicRecord {
+struct LegacyTopic {
     id: Uuid,
     partitions: i32,
     #[serde(default)]
@@ -47,9 +51,8 @@ struct TopicRecord {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct MetadataFile {
-    topics: BTreeMap<String, TopicRecord>,
-    /// Producer ids below this may have been handed out; the next block starts here.
+struct LegacyMetadata {
+    topics: BTreeMap<String, LegacyTopic>,
     producer_id_block_end: i64,
 }
 
@@ -70,8 +73,30 @@ pub enum AdminError {
     InvalidConfig(String),
     #[error("This server does not host this topic-partition.")]
     UnknownTopic,
+    #[error("The controller is not available: {0}")]
+    NotController(String),
+    #[error("{1}")]
+    Code(i16, String),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<ProposeError> for AdminError {
+    fn from(e: ProposeError) -> Self {
+        AdminError::NotController(e.to_string())
+    }
+}
+
+/// Turns a refused command into the matching admin error.
+fn reply_to_result(reply: Reply) -> Result<Reply, AdminError> {
+    match reply {
+        Reply::Error { code, message } => Err(match code {
+            image::codes::TOPIC_ALREADY_EXISTS => AdminError::TopicExists(message),
+            image::codes::UNKNOWN_TOPIC_OR_PARTITION => AdminError::UnknownTopic,
+            _ => AdminError::Code(code, message),
+        }),
+        r => Ok(r),
+    }
 }
 
 pub struct Broker {
@@ -83,9 +108,13 @@ pub struct Broker {
     advertised: RwLock<(String, u16)>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     topic_ids: RwLock<HashMap<Uuid, String>>,
-    /// Serializes topic-registry changes and their persistence.
-    admin_lock: Mutex<()>,
+    /// Serializes applying cluster images to the local replicas.
+    reconcile_lock: Mutex<u64>,
     producer_ids: Mutex<(i64, i64)>,
+    /// Registration, heartbeats and proposals to the controller quorum.
+    pub agent: Arc<Agent>,
+    /// Replica fetchers, one per leader broker this broker follows.
+    fetchers: Mutex<HashMap<i32, tokio::task::JoinHandle<()>>>,
     /// Consumer groups and committed offsets (state in `__consumer_offsets`).
     pub groups: crate::group::Coordinator,
     /// Transactions (state in `__transaction_state`).
@@ -109,6 +138,23 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The cluster id recorded in this node's `meta.properties`, if any.
+pub fn local_cluster_id(config: &BrokerConfig) -> anyhow::Result<Option<String>> {
+    read_cluster_id(&config.log_dir().join("meta.properties"))
+}
+
+fn read_cluster_id(meta_path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(meta_path) {
+        Ok(text) => Ok(Some(
+            crate::config::parse_properties(&text)
+                .get("cluster.id")
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{} has no cluster.id", meta_path.display()))?,
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
@@ -129,65 +175,301 @@ fn partition_dir(log_dir: &Path, topic: &str, p: i32) -> PathBuf {
 }
 
 impl Broker {
-    /// Opens the data directory: reads or creates meta.properties, loads every
-    /// topic and recovers each partition's log.
-    pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Broker>> {
+    /// Starts this node's broker: joins (or, when it is a voter, runs) the
+    /// controller quorum, registers, waits until the quorum unfences it, and
+    /// opens the replicas the cluster image assigns to it.
+    pub async fn start(config: BrokerConfig, controller: Option<Arc<Controller>>, advertised: (String, u16)) -> anyhow::Result<Arc<Broker>> {
         let log_dir = config.log_dir();
         std::fs::create_dir_all(&log_dir)?;
         let node_id = config.node_id();
+        let q = QuorumConfig::from_config(&config)?;
         let meta_path = log_dir.join("meta.properties");
-        let cluster_id = match std::fs::read_to_string(&meta_path) {
-            Ok(text) => crate::config::parse_properties(&text)
-                .get("cluster.id")
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("{} has no cluster.id", meta_path.display()))?,
-            Err(_) => {
-                let id = kafka_uuid_string(Uuid::new_v4());
-                let text = format!("#Written by tributary-broker\nversion=1\ncluster.id={id}\nnode.id={node_id}\n");
+        let local_cluster_id = read_cluster_id(&meta_path)?;
+        let controller = match controller {
+            Some(c) => Some(c),
+            None if q.is_controller => Some(Controller::start(&q, local_cluster_id.clone().unwrap_or_else(|| kafka_uuid_string(Uuid::new_v4()))).await?),
+            None => None,
+        };
+        let standalone = q.voters.len() == 1 && q.voters.values().all(|a| a.is_empty());
+        let agent = Agent::new(q.clone(), controller);
+        let (host, port) = advertised.clone();
+        let rack = config.broker_rack();
+        agent.register(host.clone(), port, rack.clone()).await?;
+        tokio::spawn(agent.clone().heartbeat_loop(host, port, rack));
+        let mut rx = agent.watch();
+        let wait = rx.wait_for(|img| !img.cluster_id.is_empty());
+        let cluster_id = match tokio::time::timeout(std::time::Duration::from_secs(60), wait).await {
+            Ok(Ok(img)) => img.cluster_id.clone(),
+            _ => anyhow::bail!("the controller quorum did not agree on a cluster id within 60s"),
+        };
+        match &local_cluster_id {
+            Some(id) if *id != cluster_id => anyhow::bail!(
+                "INCONSISTENT_CLUSTER_ID: {} holds cluster.id {id} but the quorum's cluster id is {cluster_id}",
+                meta_path.display()
+            ),
+            Some(_) => {}
+            None => {
+                let text = format!("#Written by tributary-broker\nversion=1\ncluster.id={cluster_id}\nnode.id={node_id}\n");
                 write_atomic(&meta_path, text.as_bytes())?;
-                id
             }
-        };
-        let md: MetadataFile = match std::fs::read(log_dir.join("topics.json")) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| anyhow::anyhow!("{} is corrupt: {e}", log_dir.join("topics.json").display()))?,
-            Err(_) => MetadataFile::default(),
-        };
-        let now = now_ms();
-        let mut topics = BTreeMap::new();
-        let mut ids = HashMap::new();
-        for (name, rec) in &md.topics {
-            let lc = LogConfig::resolve(&rec.configs, &config);
-            let mut parts = Vec::new();
-            for p in 0..rec.partitions {
-                parts.push(Partition::open(name, p, &partition_dir(&log_dir, name, p), lc.clone(), now)?);
-            }
-            ids.insert(rec.id, name.clone());
-            topics.insert(
-                name.clone(),
-                Arc::new(Topic { name: name.clone(), id: rec.id, partitions: parts, configs: rec.configs.clone() }),
-            );
         }
-        tracing::info!(log_dir = %log_dir.display(), topics = topics.len(), cluster_id, "log directory loaded");
-        let block_end = md.producer_id_block_end;
-        let advertised = config.advertised(None);
         let broker = Arc::new(Broker {
             node_id,
-            cluster_id,
-            log_dir,
+            cluster_id: cluster_id.clone(),
+            log_dir: log_dir.clone(),
             advertised: RwLock::new(advertised),
-            topics: RwLock::new(topics),
-            topic_ids: RwLock::new(ids),
-            admin_lock: Mutex::new(()),
-            // Start at the persisted block end: ids from a previous run are never reused.
-            producer_ids: Mutex::new((block_end, block_end)),
+            topics: RwLock::new(BTreeMap::new()),
+            topic_ids: RwLock::new(HashMap::new()),
+            reconcile_lock: Mutex::new(0),
+            producer_ids: Mutex::new((0, 0)),
+            agent: agent.clone(),
+            fetchers: Mutex::new(HashMap::new()),
             groups: crate::group::Coordinator::new(&config),
             txns: crate::txn::TxnCoordinator::new(&config),
             config,
         });
-        broker.groups.start(&broker)?;
-        broker.txns.start(&broker)?;
+        // Follow the image: every change is applied to the local replicas.
+        {
+            let broker = Arc::downgrade(&broker);
+            let mut rx = agent.watch();
+            tokio::spawn(async move {
+                loop {
+                    let img = rx.borrow_and_update().clone();
+                    match broker.upgrade() {
+                        Some(b) => tokio::task::block_in_place(|| b.apply_image(&img)),
+                        None => return,
+                    }
+                    if rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let mut rx = agent.watch();
+        let me = node_id;
+        let inc = agent.incarnation;
+        let wait = rx.wait_for(|img| img.brokers.get(&me).is_some_and(|b| b.incarnation == inc && !b.fenced));
+        if tokio::time::timeout(std::time::Duration::from_secs(60), wait).await.is_err() {
+            tracing::warn!("not unfenced by the controller within 60s; serving anyway (partitions stay leaderless)");
+        }
+        tokio::task::block_in_place(|| broker.apply_image(&agent.image()));
+        if standalone {
+            broker.import_legacy_topics().await?;
+        }
+        tracing::info!(log_dir = %log_dir.display(), topics = broker.topics.read().len(), cluster_id, node_id, "broker started");
         Ok(broker)
+    }
+
+    /// A data directory from before the metadata quorum kept its topics in
+    /// `topics.json`; a single node imports them once, keeping their ids.
+    async fn import_legacy_topics(&self) -> anyhow::Result<()> {
+        let path = self.log_dir.join("topics.json");
+        let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+        let md: LegacyMetadata = serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{} is corrupt: {e}", path.display()))?;
+        for (name, t) in md.topics {
+            if self.agent.image().topics.contains_key(&name) {
+                continue;
+            }
+            let assignments = vec![vec![self.node_id]; t.partitions.max(1) as usize];
+            let cmd = Command::CreateTopic { name: name.clone(), id: t.id, configs: t.configs, assignments };
+            reply_to_result(self.agent.propose(cmd).await?).map_err(|e| anyhow::anyhow!("importing topic {name}: {e}"))?;
+        }
+        if md.producer_id_block_end > self.agent.image().next_producer_id {
+            let count = md.producer_id_block_end - self.agent.image().next_producer_id;
+            self.agent.propose(Command::AllocateProducerIds { count }).await?;
+        }
+        std::fs::rename(&path, self.log_dir.join("topics.json.imported"))?;
+        tracing::info!("imported topics.json into the cluster metadata log");
+        Ok(())
+    }
+
+    /// Cluster images, applied in order: opens, updates and removes local
+    /// replicas and sets each one's role. Idempotent; older images are skipped.
+    pub fn apply_image(self: &Arc<Self>, img: &ClusterImage) {
+        let mut applied = self.reconcile_lock.lock();
+        if img.applied_index < *applied {
+            return;
+        }
+        *applied = img.applied_index;
+        let now = now_ms();
+        let mut follow = Vec::new();
+        for (name, ti) in &img.topics {
+            let local = self.topic(name);
+            let topic = match local {
+                Some(t) if t.id == ti.id && t.partitions.len() >= ti.partitions.len() && t.configs == ti.configs => t,
+                Some(t) if t.id == ti.id => {
+                    let lc = LogConfig::resolve(&ti.configs, &self.config);
+                    let mut parts = t.partitions.clone();
+                    for p in &parts {
+                        p.state.lock().log.set_config(lc.clone());
+                    }
+                    for i in parts.len()..ti.partitions.len() {
+                        match self.open_partition(name, ti.id, i as i32, lc.clone(), now) {
+                            Ok(p) => parts.push(p),
+                            Err(e) => {
+                                tracing::error!(topic = %name, partition = i, error = %e, "cannot open partition");
+                                break;
+                            }
+                        }
+                    }
+                    let new = Arc::new(Topic { name: name.clone(), id: ti.id, partitions: parts, configs: ti.configs.clone() });
+                    self.topics.write().insert(name.clone(), new.clone());
+                    new
+                }
+                other => {
+                    if let Some(old) = other {
+                        self.remove_local_topic(&old);
+                    }
+                    let lc = LogConfig::resolve(&ti.configs, &self.config);
+                    let mut parts = Vec::new();
+                    for i in 0..ti.partitions.len() {
+                        match self.open_partition(name, ti.id, i as i32, lc.clone(), now) {
+                            Ok(p) => parts.push(p),
+                            Err(e) => {
+                                tracing::error!(topic = %name, partition = i, error = %e, "cannot open partition");
+                                break;
+                            }
+                        }
+                    }
+                    let new = Arc::new(Topic { name: name.clone(), id: ti.id, partitions: parts, configs: ti.configs.clone() });
+                    self.topics.write().insert(name.clone(), new.clone());
+                    self.topic_ids.write().insert(ti.id, name.clone());
+                    tracing::info!(topic = %name, partitions = ti.partitions.len(), "topic opened");
+                    new
+                }
+            };
+            for (part, info) in topic.partitions.iter().zip(&ti.partitions) {
+                if let Some(leader) = self.update_role(part, info, now) {
+                    follow.push(leader);
+                }
+            }
+        }
+        let gone: Vec<Arc<Topic>> = self.topics.read().values().filter(|t| !img.topics.contains_key(&t.name)).cloned().collect();
+        for t in gone {
+            self.remove_local_topic(&t);
+            tracing::info!(topic = %t.name, "deleted topic");
+        }
+        follow.sort_unstable();
+        follow.dedup();
+        for leader in follow {
+            self.ensure_fetcher(leader);
+        }
+        drop(applied);
+        self.groups.on_leadership(self);
+        self.txns.on_leadership(self);
+    }
+
+    fn open_partition(&self, topic: &str, id: Uuid, p: i32, lc: LogConfig, now: i64) -> std::io::Result<Arc<Partition>> {
+        let dir = partition_dir(&self.log_dir, topic, p);
+        let marker = dir.join("partition.metadata");
+        let want = format!("version: 0\ntopic_id: {}\n", kafka_uuid_string(id));
+        match std::fs::read_to_string(&marker) {
+            Ok(have) if have != want => {
+                // A leftover of a deleted topic with the same name is not ours.
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Err(_) if dir.exists() && !self.log_dir.join("topics.json").exists() => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            _ => {}
+        }
+        let part = Partition::open(topic, p, &dir, lc, now)?;
+        if std::fs::read_to_string(&marker).ok().as_deref() != Some(want.as_str()) {
+            write_atomic(&marker, want.as_bytes())?;
+        }
+        Ok(part)
+    }
+
+    fn remove_local_topic(&self, t: &Topic) {
+        self.topics.write().remove(&t.name);
+        self.topic_ids.write().remove(&t.id);
+        for p in &t.partitions {
+            let dir = {
+                let mut st = p.state.lock();
+                st.replica.leader = -1;
+                st.log.dir().to_path_buf()
+            };
+            p.wake();
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition directory");
+            }
+        }
+    }
+
+    /// Sets a replica's role from the image. Returns the leader to follow
+    /// when this broker is a follower.
+    fn update_role(&self, part: &Arc<Partition>, info: &PartitionInfo, now: i64) -> Option<i32> {
+        let me = self.node_id;
+        let hosted = info.replicas.contains(&me);
+        let mut st = part.state.lock();
+        let was_leader = st.replica.is_leader();
+        let old_epoch = st.leader_epoch;
+        let old_partition_epoch = st.replica.partition_epoch;
+        st.replica.node_id = me;
+        st.replica.replicas = info.replicas.clone();
+        st.replica.isr = info.isr.clone();
+        st.replica.partition_epoch = info.partition_epoch;
+        if info.partition_epoch != old_partition_epoch {
+            st.replica.isr_change_pending = false;
+        }
+        st.replica.leader = if hosted { info.leader } else { -1 };
+        if hosted {
+            st.leader_epoch = info.leader_epoch;
+        }
+        let mut follow = None;
+        if st.replica.is_leader() {
+            if !was_leader || old_epoch != info.leader_epoch {
+                let leo = st.log.log_end_offset();
+                st.replica.epoch_start_offset = leo;
+                st.replica.followers = info
+                    .replicas
+                    .iter()
+                    .filter(|r| **r != me)
+                    .map(|r| (*r, FollowerState { leo: -1, last_caught_up_ms: now, last_fetch_ms: 0, last_fetch_leader_leo: -1 }))
+                    .collect();
+                tracing::info!(topic = %part.topic, partition = part.index, leader_epoch = info.leader_epoch, isr = ?info.isr, leo, "became leader");
+            }
+            st.maybe_advance_high_watermark();
+        } else {
+            st.replica.followers.clear();
+            if hosted && info.leader >= 0 {
+                follow = Some(info.leader);
+                if was_leader || old_epoch != info.leader_epoch {
+                    tracing::info!(topic = %part.topic, partition = part.index, leader = info.leader, leader_epoch = info.leader_epoch, "became follower");
+                }
+            }
+        }
+        drop(st);
+        part.wake();
+        follow
+    }
+
+    fn ensure_fetcher(self: &Arc<Self>, leader: i32) {
+        let mut f = self.fetchers.lock();
+        if f.get(&leader).is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        f.insert(leader, tokio::spawn(crate::replica::run_fetcher(Arc::downgrade(self), leader)));
+    }
+
+    /// Partitions this broker follows from `leader`; when there are none the
+    /// fetcher for `leader` is unregistered (under the same lock `ensure_fetcher` takes).
+    pub fn following(&self, leader: i32) -> Vec<Arc<Partition>> {
+        let mut f = self.fetchers.lock();
+        let parts: Vec<Arc<Partition>> = self
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|p| {
+                let st = p.state.lock();
+                st.replica.leader == leader && !st.replica.is_leader() && st.replica.replicas.contains(&self.node_id)
+            })
+            .cloned()
+            .collect();
+        if parts.is_empty() {
+            f.remove(&leader);
+        }
+        parts
     }
 
     pub fn set_advertised(&self, host: String, port: u16) {
@@ -215,22 +497,6 @@ impl Broker {
         usize::try_from(p).ok().and_then(|i| t.partitions.get(i).cloned())
     }
 
-    fn persist(&self) -> std::io::Result<()> {
-        let topics = self.topics.read();
-        let md = MetadataFile {
-            topics: topics
-                .values()
-                .map(|t| {
-                    (t.name.clone(), TopicRecord { id: t.id, partitions: t.partitions.len() as i32, configs: t.configs.clone() })
-                })
-                .collect(),
-            producer_id_block_end: self.producer_ids.lock().1,
-        };
-        drop(topics);
-        let json = serde_json::to_vec_pretty(&md).map_err(std::io::Error::other)?;
-        write_atomic(&self.log_dir.join("topics.json"), &json)
-    }
-
     /// Checks a CreateTopics request without changing anything.
     pub fn validate_new_topic(
         &self,
@@ -240,7 +506,7 @@ impl Broker {
         configs: &BTreeMap<String, String>,
     ) -> Result<(i32, i16), AdminError> {
         validate_topic_name(name).map_err(AdminError::InvalidTopic)?;
-        if self.topics.read().contains_key(name) {
+        if self.agent.image().topics.contains_key(name) {
             return Err(AdminError::TopicExists(name.to_string()));
         }
         let partitions = if partitions == -1 { self.config.num_partitions() } else { partitions };
@@ -251,9 +517,10 @@ impl Broker {
         if rf < 1 {
             return Err(AdminError::InvalidReplicationFactor("Replication factor must be larger than 0.".into()));
         }
-        if rf > 1 {
+        let alive = self.agent.image().alive_brokers().len();
+        if rf as usize > alive {
             return Err(AdminError::InvalidReplicationFactor(format!(
-                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only 1 broker(s) are registered."
+                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {alive} broker(s) are registered."
             )));
         }
         for (k, v) in configs {
@@ -262,63 +529,86 @@ impl Broker {
         Ok((partitions, rf))
     }
 
-    /// Creates a topic (partitions and configs already validated).
+    /// Creates a topic through the controller; returns once this broker has
+    /// opened its replicas.
     pub fn create_topic(
-        &self,
+        self: &Arc<Self>,
         name: &str,
         partitions: i32,
         replication_factor: i16,
         configs: BTreeMap<String, String>,
     ) -> Result<Arc<Topic>, AdminError> {
-        let _g = self.admin_lock.lock();
-        let (partitions, _) = self.validate_new_topic(name, partitions, replication_factor, &configs)?;
-        let lc = LogConfig::resolve(&configs, &self.config);
-        let now = now_ms();
-        let mut parts = Vec::new();
-        for p in 0..partitions {
-            let dir = partition_dir(&self.log_dir, name, p);
-            // A leftover directory from a deleted topic of the same name is not ours.
-            let _ = std::fs::remove_dir_all(&dir);
-            parts.push(Partition::open(name, p, &dir, lc.clone(), now)?);
-        }
-        let topic = Arc::new(Topic { name: name.to_string(), id: Uuid::new_v4(), partitions: parts, configs });
-        self.topics.write().insert(name.to_string(), topic.clone());
-        self.topic_ids.write().insert(topic.id, name.to_string());
-        self.persist()?;
-        tracing::info!(topic = name, partitions, "created topic");
-        Ok(topic)
+        self.create_topic_assigned(name, partitions, replication_factor, configs, None)
     }
 
-    /// Auto-creation on Metadata/Produce when `auto.create.topics.enable`.
-    pub fn auto_create(&self, name: &str) -> Result<Arc<Topic>, AdminError> {
+    /// As `create_topic`, with an explicit replica assignment if given.
+    pub fn create_topic_assigned(
+        self: &Arc<Self>,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        manual: Option<Vec<Vec<i32>>>,
+    ) -> Result<Arc<Topic>, AdminError> {
+        let (partitions, rf) = self.validate_new_topic(name, partitions, replication_factor, &configs)?;
+        let start = rand::random::<u32>() as usize;
+        let assignments = match manual {
+            Some(a) => a,
+            None => self.agent.image().assign(partitions, rf as usize, 0, start).map_err(AdminError::InvalidReplicationFactor)?,
+        };
+        let cmd = Command::CreateTopic { name: name.to_string(), id: Uuid::new_v4(), configs, assignments };
+        reply_to_result(self.agent.propose_blocking(cmd)?)?;
+        self.apply_image(&self.agent.image());
+        tracing::info!(topic = name, partitions, replication_factor = rf, "created topic");
+        self.topic(name).ok_or(AdminError::UnknownTopic)
+    }
+
+    /// Auto-creation on Metadata when `auto.create.topics.enable`.
+    pub fn auto_create(self: &Arc<Self>, name: &str) -> Result<Arc<Topic>, AdminError> {
         if let Some(t) = self.topic(name) {
             return Ok(t);
         }
         match self.create_topic(name, -1, -1, BTreeMap::new()) {
-            Err(AdminError::TopicExists(_)) => self.topic(name).ok_or(AdminError::UnknownTopic),
+            Err(AdminError::TopicExists(_)) => {
+                self.apply_image(&self.agent.image());
+                self.topic(name).ok_or(AdminError::UnknownTopic)
+            }
             r => r,
         }
     }
 
-    pub fn delete_topic(&self, name: &str) -> Result<Uuid, AdminError> {
-        let _g = self.admin_lock.lock();
-        let topic = self.topics.write().remove(name).ok_or(AdminError::UnknownTopic)?;
-        self.topic_ids.write().remove(&topic.id);
-        self.persist()?;
-        for p in &topic.partitions {
-            let dir = p.state.lock().log.dir().to_path_buf();
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition directory");
-            }
+    /// Internal topics (`__consumer_offsets`, `__transaction_state`) are
+    /// created on first use with the configured replication factor, capped
+    /// at the number of live brokers so a single node works out of the box.
+    pub fn ensure_internal_topic(self: &Arc<Self>, name: &str, partitions: i32, rf_key: &str) -> Result<Arc<Topic>, AdminError> {
+        if let Some(t) = self.topic(name) {
+            return Ok(t);
         }
-        tracing::info!(topic = name, "deleted topic");
-        Ok(topic.id)
+        let want = self.config.get(rf_key).and_then(|v| v.trim().parse::<i16>().ok()).unwrap_or(3).max(1);
+        let alive = self.agent.image().alive_brokers().len().max(1) as i16;
+        let configs = [("cleanup.policy".to_string(), "compact".to_string()), ("segment.bytes".to_string(), "104857600".to_string())]
+            .into_iter()
+            .collect();
+        match self.create_topic(name, partitions, want.min(alive), configs) {
+            Err(AdminError::TopicExists(_)) => {
+                self.apply_image(&self.agent.image());
+                self.topic(name).ok_or(AdminError::UnknownTopic)
+            }
+            r => r,
+        }
     }
 
-    pub fn create_partitions(&self, name: &str, count: i32, validate_only: bool) -> Result<(), AdminError> {
-        let _g = self.admin_lock.lock();
-        let topic = self.topic(name).ok_or(AdminError::UnknownTopic)?;
-        let current = topic.partitions.len() as i32;
+    pub fn delete_topic(self: &Arc<Self>, name: &str) -> Result<Uuid, AdminError> {
+        let id = self.agent.image().topics.get(name).map(|t| t.id).ok_or(AdminError::UnknownTopic)?;
+        reply_to_result(self.agent.propose_blocking(Command::DeleteTopic { name: name.to_string() })?)?;
+        self.apply_image(&self.agent.image());
+        Ok(id)
+    }
+
+    pub fn create_partitions(self: &Arc<Self>, name: &str, count: i32, validate_only: bool) -> Result<(), AdminError> {
+        let image = self.agent.image();
+        let t = image.topics.get(name).ok_or(AdminError::UnknownTopic)?;
+        let current = t.partitions.len() as i32;
         if count <= current {
             return Err(AdminError::InvalidPartitions(if count == current {
                 format!("Topic already has {current} partitions.")
@@ -326,55 +616,88 @@ impl Broker {
                 format!("Topic currently has {current} partitions, which is higher than the requested {count}.")
             }));
         }
+        let rf = t.partitions.first().map_or(1, |p| p.replicas.len());
+        let start = rand::random::<u32>() as usize;
+        let assignments = image.assign(count - current, rf, current, start).map_err(AdminError::InvalidReplicationFactor)?;
         if validate_only {
             return Ok(());
         }
-        let lc = LogConfig::resolve(&topic.configs, &self.config);
-        let mut parts = topic.partitions.clone();
-        for p in current..count {
-            let dir = partition_dir(&self.log_dir, name, p);
-            let _ = std::fs::remove_dir_all(&dir);
-            parts.push(Partition::open(name, p, &dir, lc.clone(), now_ms())?);
-        }
-        let new = Arc::new(Topic { name: topic.name.clone(), id: topic.id, partitions: parts, configs: topic.configs.clone() });
-        self.topics.write().insert(name.to_string(), new);
-        self.persist()?;
+        reply_to_result(self.agent.propose_blocking(Command::CreatePartitions { name: name.to_string(), assignments })?)?;
+        self.apply_image(&self.agent.image());
         Ok(())
     }
 
-    /// Replaces a topic's config overrides (validated) and applies them to its logs.
-    pub fn set_topic_configs(&self, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> Result<(), AdminError> {
-        let _g = self.admin_lock.lock();
-        let topic = self.topic(name).ok_or(AdminError::UnknownTopic)?;
+    /// Replaces a topic's config overrides (validated) through the controller.
+    pub fn set_topic_configs(self: &Arc<Self>, name: &str, configs: BTreeMap<String, String>, validate_only: bool) -> Result<(), AdminError> {
+        if !self.agent.image().topics.contains_key(name) {
+            return Err(AdminError::UnknownTopic);
+        }
         for (k, v) in &configs {
             crate::topic_config::validate(k, v).map_err(AdminError::InvalidConfig)?;
         }
         if validate_only {
             return Ok(());
         }
-        let lc = LogConfig::resolve(&configs, &self.config);
-        for p in &topic.partitions {
-            p.state.lock().log.set_config(lc.clone());
-        }
-        let new = Arc::new(Topic { name: topic.name.clone(), id: topic.id, partitions: topic.partitions.clone(), configs });
-        self.topics.write().insert(name.to_string(), new);
-        self.persist()?;
+        reply_to_result(self.agent.propose_blocking(Command::SetTopicConfigs { name: name.to_string(), configs })?)?;
+        self.apply_image(&self.agent.image());
         Ok(())
     }
 
-    /// Hands out a new producer id; blocks of ids are reserved durably so an id
-    /// is never reused after a restart.
+    /// Hands out a new producer id from a block the controller reserved for
+    /// this broker, so an id is never handed out twice in the cluster.
     pub fn next_producer_id(&self) -> std::io::Result<i64> {
         let mut ids = self.producer_ids.lock();
         if ids.0 >= ids.1 {
-            ids.1 = ids.0 + PRODUCER_ID_BLOCK;
             drop(ids);
-            self.persist()?;
+            let start = match self.agent.propose_blocking(Command::AllocateProducerIds { count: PRODUCER_ID_BLOCK }) {
+                Ok(Reply::ProducerIds { start }) => start,
+                Ok(other) => return Err(std::io::Error::other(format!("unexpected reply {other:?}"))),
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            };
             ids = self.producer_ids.lock();
+            *ids = (start, start + PRODUCER_ID_BLOCK);
         }
         let id = ids.0;
         ids.0 += 1;
         Ok(id)
+    }
+
+    /// The coordinator for a group (`key_type` 0) or transactional id (1):
+    /// the leader of the key's partition of the internal topic, created on
+    /// first use.
+    pub fn coordinator_for(self: &Arc<Self>, key_type: i8, key: &str) -> Result<(i32, String, u16), kafka_protocol::ResponseError> {
+        use kafka_protocol::ResponseError;
+        let (topic, n, rf_key) = if key_type == 0 {
+            (crate::group::OFFSETS_TOPIC, self.groups.partitions(), "offsets.topic.replication.factor")
+        } else {
+            (crate::txn::TXN_TOPIC, self.txns.partitions(), "transaction.state.log.replication.factor")
+        };
+        if let Err(e) = self.ensure_internal_topic(topic, n, rf_key) {
+            tracing::warn!(topic, error = %e, "cannot create internal topic");
+            return Err(ResponseError::CoordinatorNotAvailable);
+        }
+        let p = crate::group::records::partition_for(key, n);
+        let img = self.agent.image();
+        let info = img.partition(topic, p).ok_or(ResponseError::CoordinatorNotAvailable)?;
+        let b = img.brokers.get(&info.leader).filter(|b| !b.fenced).ok_or(ResponseError::CoordinatorNotAvailable)?;
+        Ok((b.id, b.host.clone(), b.port))
+    }
+
+    /// A single node on its own quorum, advertising localhost (tests).
+    pub async fn start_standalone(config: BrokerConfig) -> anyhow::Result<Arc<Broker>> {
+        Broker::start(config, None, ("localhost".to_string(), 0)).await
+    }
+
+    /// Stops replication and the local controller (after `flush_all`).
+    pub async fn shutdown(&self) {
+        self.agent.controlled_shutdown().await;
+        for (_, h) in self.fetchers.lock().drain() {
+            h.abort();
+        }
+        self.flush_all();
+        if let Some(c) = self.agent.controller() {
+            let _ = c.raft.shutdown().await;
+        }
     }
 
     /// Periodic housekeeping: retention, and time-based flush.
@@ -456,18 +779,19 @@ mod tests {
         assert!(s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
-    #[test]
-    fn topics_and_producer_ids_survive_reopen() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn topics_and_producer_ids_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = BrokerConfig::from_props([("log.dirs".to_string(), dir.path().display().to_string())].into_iter().collect()).unwrap();
-        let b = Broker::open(cfg.clone()).unwrap();
+        let b = Broker::start_standalone(cfg.clone()).await.unwrap();
         let configs: BTreeMap<_, _> = [("retention.ms".to_string(), "1000".to_string())].into_iter().collect();
         let t = b.create_topic("t1", 3, -1, configs).unwrap();
         assert!(matches!(b.create_topic("t1", 1, -1, BTreeMap::new()), Err(AdminError::TopicExists(_))));
         let pid = b.next_producer_id().unwrap();
         let cluster = b.cluster_id.clone();
+        b.shutdown().await;
         drop(b);
-        let b = Broker::open(cfg).unwrap();
+        let b = Broker::start_standalone(cfg).await.unwrap();
         assert_eq!(b.cluster_id, cluster);
         let t2 = b.topic("t1").unwrap();
         assert_eq!((t2.id, t2.partitions.len()), (t.id, 3));

@@ -88,6 +88,15 @@ pub static BROKER_CONFIGS: &[ConfigKey] = &[
     key("inter.broker.listener.name", None, Str),
     key("controller.listener.names", None, List),
     key("controller.quorum.voters", Some(""), List),
+    key("controller.quorum.bootstrap.servers", Some(""), List),
+    key("broker.session.timeout.ms", Some("9000"), Int),
+    key("broker.heartbeat.interval.ms", Some("2000"), Int),
+    key("replica.fetch.max.bytes", Some("1048576"), Int),
+    key("replica.fetch.response.max.bytes", Some("10485760"), Int),
+    key("replica.fetch.wait.max.ms", Some("500"), Int),
+    key("auto.leader.rebalance.enable", Some("true"), Boolean),
+    key("leader.imbalance.check.interval.seconds", Some("300"), Long),
+    key("controlled.shutdown.enable", Some("true"), Boolean),
     key("broker.rack", None, Str),
     key("log.dirs", None, List),
     key("log.dir", Some("./data"), Str),
@@ -320,12 +329,26 @@ impl BrokerConfig {
         parse_listener_list(&self.get("listeners").unwrap_or_default())
     }
 
-    /// `advertised.listeners`, falling back to `listeners` (Kafka's rule).
+    /// Names in `controller.listener.names`.
+    pub fn controller_listener_names(&self) -> Vec<String> {
+        self.get("controller.listener.names").unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    }
+
+    /// `listeners` without the controller listeners: what Kafka clients use.
+    pub fn client_listeners(&self) -> Vec<Listener> {
+        let names = self.controller_listener_names();
+        self.listeners().into_iter().filter(|l| !names.contains(&l.name)).collect()
+    }
+
+    /// `advertised.listeners`, falling back to `listeners` (Kafka's rule),
+    /// without controller listeners.
     pub fn advertised_listeners(&self) -> Vec<Listener> {
-        match self.get("advertised.listeners") {
+        let names = self.controller_listener_names();
+        let all = match self.get("advertised.listeners") {
             Some(v) if !v.trim().is_empty() => parse_listener_list(&v),
             _ => self.listeners(),
-        }
+        };
+        all.into_iter().filter(|l| !names.contains(&l.name)).collect()
     }
 
     /// The first of `log.dirs`, else `log.dir`. One directory is supported.

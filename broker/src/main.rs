@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Parser;
-use tributary_broker::broker::Broker;
+use tributary_broker::broker::{kafka_uuid_string, local_cluster_id, Broker};
+use tributary_broker::controller::{Controller, QuorumConfig};
 use tributary_broker::config::{parse_override, BrokerConfig};
 use tributary_broker::server::Server;
 
@@ -22,8 +23,13 @@ struct Args {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRIBUTARY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            // openraft's info level narrates every election; keep it to warnings
+            // unless TRIBUTARY_LOG names it.
+            match std::env::var("TRIBUTARY_LOG") {
+                Ok(v) if v.contains("openraft") => tracing_subscriber::EnvFilter::new(v),
+                Ok(v) => tracing_subscriber::EnvFilter::new(format!("{v},openraft=warn")),
+                Err(_) => tracing_subscriber::EnvFilter::new("info,openraft=warn"),
+            },
         )
         .with_writer(std::io::stderr)
         .init();
@@ -49,9 +55,7 @@ fn run() -> anyhow::Result<()> {
     let config = BrokerConfig::from_props(props)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let broker = Broker::open(config)?;
-        let server = Server::bind(broker).await?;
-        let (tx, rx) = tokio::sync::watch::channel(false);
+        let (tx, mut rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
@@ -61,6 +65,32 @@ fn run() -> anyhow::Result<()> {
             tracing::info!("signal received");
             let _ = tx.send(true);
         });
-        server.run(rx).await
+        let q = QuorumConfig::from_config(&config)?;
+        let controller = if q.is_controller {
+            let hint = local_cluster_id(&config)?.unwrap_or_else(|| kafka_uuid_string(uuid::Uuid::new_v4()));
+            let c = Controller::start(&q, hint).await?;
+            if let Some(l) = &q.controller_listener {
+                let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
+                let listener = tokio::net::TcpListener::bind((host, l.port))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on controller listener {}:{}: {e}", host, l.port))?;
+                tracing::info!(listener = %listener.local_addr()?, node_id = q.node_id, voters = ?q.voters, "controller listening");
+                tokio::spawn(c.clone().serve(listener, rx.clone()));
+            }
+            Some(c)
+        } else {
+            None
+        };
+        if !q.is_broker {
+            let _ = rx.changed().await;
+            if let Some(c) = controller {
+                let _ = c.raft.shutdown().await;
+            }
+            return Ok(());
+        }
+        let server = Server::bind(&config).await?;
+        let advertised = config.advertised(Some(server.local_addr));
+        let broker = Broker::start(config, controller, advertised).await?;
+        server.run(broker, rx).await
     })
 }

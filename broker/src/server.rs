@@ -13,33 +13,29 @@ use crate::broker::Broker;
 use crate::connection;
 
 pub struct Server {
-    pub broker: Arc<Broker>,
     pub listener: TcpListener,
     pub local_addr: SocketAddr,
 }
 
 impl Server {
-    /// Binds the first client listener. Port 0 picks a free port, which is
-    /// then advertised.
-    pub async fn bind(broker: Arc<Broker>) -> anyhow::Result<Server> {
-        let l = broker
-            .config
-            .listeners()
+    /// Binds the first client listener (not a controller listener). Port 0
+    /// picks a free port, which is then advertised.
+    pub async fn bind(config: &crate::config::BrokerConfig) -> anyhow::Result<Server> {
+        let l = config
+            .client_listeners()
             .into_iter()
             .next()
-            .ok_or_else(|| anyhow::anyhow!("no listener configured"))?;
+            .ok_or_else(|| anyhow::anyhow!("no client listener configured (listeners minus controller.listener.names)"))?;
         let host = if l.host.is_empty() { "0.0.0.0".to_string() } else { l.host.clone() };
         let listener = TcpListener::bind((host.as_str(), l.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", host, l.port))?;
         let local_addr = listener.local_addr()?;
-        let (adv_host, adv_port) = broker.config.advertised(Some(local_addr));
-        broker.set_advertised(adv_host, adv_port);
-        Ok(Server { broker, listener, local_addr })
+        Ok(Server { listener, local_addr })
     }
 
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
-        let broker = self.broker.clone();
+    pub async fn run(self, broker: Arc<Broker>, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+        tokio::spawn(crate::replica::isr_maintenance(Arc::downgrade(&broker), shutdown.clone()));
         let (adv_host, adv_port) = broker.advertised();
         tracing::info!(listener = %self.local_addr, advertised = %format!("{adv_host}:{adv_port}"), node_id = broker.node_id, "broker ready; bootstrap.servers={adv_host}:{adv_port}");
         let housekeeping = {
@@ -97,6 +93,8 @@ impl Server {
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
             }
         }
+        // Move leaderships away first (controlled shutdown), then stop serving.
+        broker.agent.controlled_shutdown().await;
         tracing::info!(connections = conns.len(), "shutting down: draining connections");
         let drain = async { while conns.join_next().await.is_some() {} };
         if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
@@ -104,8 +102,7 @@ impl Server {
         }
         let _ = housekeeping.await;
         let _ = group_clock.await;
-        let b = broker.clone();
-        tokio::task::spawn_blocking(move || b.flush_all()).await?;
+        broker.shutdown().await;
         tracing::info!("shutdown complete");
         Ok(())
     }

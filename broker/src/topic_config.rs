@@ -160,6 +160,8 @@ pub struct LogConfig {
     pub timestamp_after_max_ms: i64,
     /// How long tombstones survive compaction.
     pub delete_retention_ms: i64,
+    /// acks=all needs this many in-sync replicas.
+    pub min_insync_replicas: usize,
 }
 
 impl LogConfig {
@@ -183,6 +185,7 @@ impl LogConfig {
             timestamp_before_max_ms: num("message.timestamp.before.max.ms", i64::MAX),
             timestamp_after_max_ms: num("message.timestamp.after.max.ms", 3_600_000),
             delete_retention_ms: num("delete.retention.ms", 86_400_000),
+            min_insync_replicas: num("min.insync.replicas", 1).max(1) as usize,
         }
     }
 }

@@ -95,7 +95,8 @@ fn seeds() -> Vec<Bytes> {
     out
 }
 
-fn broker() -> (Arc<Broker>, tempfile::TempDir) {
+/// A standalone broker (its own quorum of one) and the runtime it runs on.
+fn broker() -> (Arc<Broker>, tempfile::TempDir, tokio::runtime::Runtime) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = BrokerConfig::from_props(
         [("log.dirs".to_string(), dir.path().display().to_string()), ("socket.request.max.bytes".into(), "1048576".into())]
@@ -103,7 +104,9 @@ fn broker() -> (Arc<Broker>, tempfile::TempDir) {
             .collect(),
     )
     .unwrap();
-    (Broker::open(cfg).unwrap(), dir)
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let b = rt.block_on(Broker::start_standalone(cfg)).unwrap();
+    (b, dir, rt)
 }
 
 #[derive(Debug, Clone)]
@@ -147,8 +150,8 @@ proptest! {
     fn mutated_valid_frames_never_panic(seed_idx in 0usize..7, muts in proptest::collection::vec(mutation(), 1..6)) {
         thread_local! {
             static STATE: (Arc<Broker>, tempfile::TempDir, tokio::runtime::Runtime, Vec<Bytes>) = {
-                let (b, d) = broker();
-                (b, d, tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(), seeds())
+                let (b, d, rt) = broker();
+                (b, d, rt, seeds())
             };
         }
         STATE.with(|(b, _d, rt, seeds)| {
@@ -162,8 +165,7 @@ proptest! {
     fn random_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         thread_local! {
             static STATE: (Arc<Broker>, tempfile::TempDir, tokio::runtime::Runtime) = {
-                let (b, d) = broker();
-                (b, d, tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
+                broker()
             };
         }
         STATE.with(|(b, _d, rt)| {
@@ -174,8 +176,7 @@ proptest! {
 
 #[test]
 fn every_seed_is_answered_when_intact() {
-    let (b, _d) = broker();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (b, _d, rt) = broker();
     for (i, s) in seeds().into_iter().enumerate() {
         let out = rt.block_on(process_frame(&b, s)).unwrap_or_else(|e| panic!("seed {i}: {e}"));
         assert!(out.is_some(), "seed {i} answered");

@@ -55,6 +55,9 @@ pub struct GroupListing {
 
 pub struct Coordinator {
     state: Mutex<State>,
+    /// `__consumer_offsets` partitions this broker leads and has loaded:
+    /// it coordinates exactly the groups that hash to them.
+    loaded: Mutex<std::collections::BTreeSet<i32>>,
     cfg: GroupConfig,
     offsets_partitions: i32,
     retention_ms: i64,
@@ -93,6 +96,7 @@ impl Coordinator {
         let int = |k: &str, d: i64| config.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(d);
         Coordinator {
             state: Mutex::new(State::default()),
+            loaded: Mutex::new(Default::default()),
             cfg: GroupConfig {
                 min_session_timeout_ms: int("group.min.session.timeout.ms", 6000) as i32,
                 max_session_timeout_ms: int("group.max.session.timeout.ms", 1_800_000) as i32,
@@ -105,19 +109,56 @@ impl Coordinator {
         }
     }
 
-    /// Creates `__consumer_offsets` if needed and replays it into memory.
-    pub fn start(&self, broker: &Broker) -> anyhow::Result<()> {
-        if broker.topic(OFFSETS_TOPIC).is_none() {
-            let configs = [("cleanup.policy".to_string(), "compact".to_string()), ("segment.bytes".to_string(), "104857600".to_string())]
-                .into_iter()
-                .collect();
-            broker.create_topic(OFFSETS_TOPIC, self.offsets_partitions, 1, configs)?;
+    pub fn partitions(&self) -> i32 {
+        self.offsets_partitions
+    }
+
+    /// Whether this broker coordinates `group` (it leads its partition).
+    pub fn owns(&self, group: &str) -> bool {
+        self.loaded.lock().contains(&records::partition_for(group, self.offsets_partitions))
+    }
+
+    /// Follows leadership of `__consumer_offsets`: loads the groups of each
+    /// partition this broker starts leading, drops those of partitions it
+    /// stopped leading (another broker coordinates them now).
+    pub fn on_leadership(&self, broker: &Broker) {
+        let Some(topic) = broker.topic(OFFSETS_TOPIC) else { return };
+        for p in &topic.partitions {
+            let leader = p.state.lock().replica.is_leader();
+            let was = self.loaded.lock().contains(&p.index);
+            if leader && !was {
+                if let Err(e) = self.load_partition(p) {
+                    tracing::error!(partition = p.index, error = %e, "cannot load {OFFSETS_TOPIC}");
+                    continue;
+                }
+                self.loaded.lock().insert(p.index);
+            } else if !leader && was {
+                self.loaded.lock().remove(&p.index);
+                self.unload_partition(p.index);
+            }
         }
-        let topic = broker.topic(OFFSETS_TOPIC).ok_or_else(|| anyhow::anyhow!("{OFFSETS_TOPIC} missing"))?;
+    }
+
+    fn unload_partition(&self, index: i32) {
+        let n = self.offsets_partitions;
+        let mine = |g: &str| records::partition_for(g, n) == index;
+        let mut st = self.state.lock();
+        st.classic.retain(|g, _| !mine(g));
+        st.consumer.retain(|g, _| !mine(g));
+        st.offsets.retain(|g, _| !mine(g));
+        for groups in st.pending_txn.values_mut() {
+            groups.retain(|g, _| !mine(g));
+        }
+        st.pending_txn.retain(|_, m| !m.is_empty());
+        tracing::info!(partition = index, "group coordinator unloaded {OFFSETS_TOPIC} partition");
+    }
+
+    /// Replays one `__consumer_offsets` partition into memory.
+    fn load_partition(&self, p: &crate::partition::Partition) -> std::io::Result<()> {
         let now = now_ms();
         let mut st = self.state.lock();
         let mut loaded = 0usize;
-        for p in &topic.partitions {
+        {
             let pst = p.state.lock();
             let end = pst.log.log_end_offset();
             let mut offset = pst.log.log_start_offset();
@@ -152,7 +193,7 @@ impl Coordinator {
                 offset = next;
             }
         }
-        tracing::info!(records = loaded, groups = st.classic.len(), "group coordinator loaded {OFFSETS_TOPIC}");
+        tracing::info!(partition = p.index, records = loaded, groups = st.classic.len(), "group coordinator loaded {OFFSETS_TOPIC} partition");
         Ok(())
     }
 
@@ -231,6 +272,9 @@ impl Coordinator {
     /// JoinGroup: the answer, possibly after the rebalance completes.
     pub async fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> JoinResult {
         let member_id = req.member_id.clone();
+        if !self.owns(group_id) {
+            return JoinResult::error(ResponseError::NotCoordinator, &member_id);
+        }
         let reply = {
             let mut st = self.state.lock();
             if st.consumer.contains_key(group_id) {
@@ -267,6 +311,9 @@ impl Coordinator {
         protocol_name: Option<&str>,
         assignments: Vec<(String, Bytes)>,
     ) -> SyncResult {
+        if !self.owns(group_id) {
+            return SyncResult::error(ResponseError::NotCoordinator);
+        }
         let reply = {
             let mut st = self.state.lock();
             let Some(g) = st.classic.get_mut(group_id) else {
@@ -289,6 +336,9 @@ impl Coordinator {
     }
 
     pub fn heartbeat(&self, group_id: &str, member_id: &str, instance_id: Option<&str>, generation: i32) -> Option<ResponseError> {
+        if !self.owns(group_id) {
+            return Some(ResponseError::NotCoordinator);
+        }
         let mut st = self.state.lock();
         match st.classic.get_mut(group_id) {
             None => Some(ResponseError::UnknownMemberId),
@@ -298,6 +348,9 @@ impl Coordinator {
 
     /// LeaveGroup for a batch of (member id, instance id).
     pub fn leave(&self, broker: &Broker, group_id: &str, members: &[(String, Option<String>)]) -> Vec<Option<ResponseError>> {
+        if !self.owns(group_id) {
+            return members.iter().map(|_| Some(ResponseError::NotCoordinator)).collect();
+        }
         let mut st = self.state.lock();
         let Some(g) = st.classic.get_mut(group_id) else {
             return members.iter().map(|_| Some(ResponseError::UnknownMemberId)).collect();
@@ -319,6 +372,9 @@ impl Coordinator {
 
     /// ConsumerGroupHeartbeat (KIP-848).
     pub fn consumer_heartbeat(&self, broker: &Broker, group_id: &str, hb: Heartbeat) -> HeartbeatReply {
+        if !self.owns(group_id) {
+            return HeartbeatReply { error: Some(ResponseError::NotCoordinator), message: None, member_id: hb.member_id, member_epoch: -1, assignment: None };
+        }
         let topics = Self::topics_catalogue(broker);
         let mut st = self.state.lock();
         if st.classic.get(group_id).is_some_and(|g| !g.members.is_empty()) {
@@ -478,6 +534,9 @@ impl Coordinator {
         topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
         txn: Option<TxnTag>,
     ) -> Vec<(String, Vec<(i32, Option<ResponseError>)>)> {
+        if !self.owns(group_id) {
+            return topics.into_iter().map(|(t, ps)| (t, ps.into_iter().map(|p| (p.0, Some(ResponseError::NotCoordinator))).collect())).collect();
+        }
         let now = now_ms();
         let mut st = self.state.lock();
         // A transactional commit without a generation (pre-KIP-447 clients) is not fenced by membership.

@@ -26,8 +26,14 @@ pub fn admin_error_code(e: &AdminError) -> ResponseError {
         AdminError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
         AdminError::InvalidConfig(_) => ResponseError::InvalidConfig,
         AdminError::UnknownTopic => ResponseError::UnknownTopicOrPartition,
+        AdminError::NotController(_) => ResponseError::NotController,
+        AdminError::Code(code, _) => ResponseError::try_from_code(*code).unwrap_or(ResponseError::UnknownServerError),
         AdminError::Io(_) => ResponseError::KafkaStorageError,
     }
+}
+
+fn rf_of(ctx: &Ctx, topic: &str) -> i16 {
+    ctx.broker.agent.image().partition(topic, 0).map_or(1, |p| p.replicas.len() as i16)
 }
 
 fn describe_new_topic_configs(ctx: &Ctx, overrides: &BTreeMap<String, String>) -> Vec<CreatableTopicConfigs> {
@@ -75,8 +81,8 @@ pub fn create_topics(ctx: &Ctx, req: CreateTopicsRequest) -> CreateTopicsRespons
                 resp.topics.push(r);
                 continue;
             }
-            let me = broker.node_id;
-            if let Some(bad) = t.assignments.iter().flat_map(|a| a.broker_ids.iter()).find(|b| b.0 != me) {
+            let img = broker.agent.image();
+            if let Some(bad) = t.assignments.iter().flat_map(|a| a.broker_ids.iter()).find(|b| !img.brokers.contains_key(&b.0)) {
                 r.error_code = ResponseError::InvalidReplicaAssignment.code();
                 r.error_message = Some(str_bytes(format!("Unknown broker id {} in replica assignment", bad.0)));
                 resp.topics.push(r);
@@ -85,10 +91,12 @@ pub fn create_topics(ctx: &Ctx, req: CreateTopicsRequest) -> CreateTopicsRespons
             partitions = t.assignments.len() as i32;
             rf = t.assignments[0].broker_ids.len() as i16;
         }
+        let manual: Option<Vec<Vec<i32>>> =
+            (!t.assignments.is_empty()).then(|| t.assignments.iter().map(|a| a.broker_ids.iter().map(|b| b.0).collect()).collect());
         let outcome = if req.validate_only {
             broker.validate_new_topic(&name, partitions, rf, &configs).map(|(p, rf)| (p, rf, Uuid::nil()))
         } else {
-            broker.create_topic(&name, partitions, rf, configs.clone()).map(|topic| (topic.partitions.len() as i32, 1, topic.id))
+            broker.create_topic_assigned(&name, partitions, rf, configs.clone(), manual).map(|topic| (topic.partitions.len() as i32, rf_of(ctx, &topic.name), topic.id))
         };
         match outcome {
             Ok((p, rf, id)) => {

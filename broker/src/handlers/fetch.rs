@@ -33,6 +33,8 @@ fn error_partition(index: i32, err: ResponseError) -> PartitionData {
 /// record bytes it carries, and whether any partition had an error.
 fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
     let broker = &ctx.broker;
+    let replica = replica_id(ctx, req);
+    let now = crate::broker::now_ms();
     let mut resp = FetchResponse::default();
     let mut remaining = req.max_bytes.max(0) as usize;
     let mut total = 0usize;
@@ -58,7 +60,12 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 tr.partitions.push(error_partition(fp.partition, err));
                 continue;
             };
-            let st = part.state.lock();
+            let mut st = part.state.lock();
+            if !st.replica.is_leader() {
+                any_error = true;
+                tr.partitions.push(error_partition(fp.partition, ResponseError::NotLeaderOrFollower));
+                continue;
+            }
             if fp.current_leader_epoch >= 0 && fp.current_leader_epoch != st.leader_epoch {
                 any_error = true;
                 let err = if fp.current_leader_epoch > st.leader_epoch {
@@ -68,6 +75,18 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 };
                 tr.partitions.push(error_partition(fp.partition, err));
                 continue;
+            }
+            // A follower's fetch: does its log diverge from ours (KIP-320)?
+            let mut diverging = None;
+            if replica >= 0 && fp.last_fetched_epoch >= 0 {
+                let (epoch, end) = st.log.end_offset_for_epoch(fp.last_fetched_epoch);
+                if epoch < fp.last_fetched_epoch || end < fp.fetch_offset {
+                    diverging = Some((epoch, end));
+                }
+            }
+            let mut advanced = false;
+            if replica >= 0 && diverging.is_none() {
+                advanced = st.record_follower_fetch(replica, fp.fetch_offset, now);
             }
             let hw = st.high_watermark;
             let lso = st.last_stable_offset();
@@ -80,6 +99,19 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 p.log_start_offset = log_start;
             }
             p.aborted_transactions = None;
+            if let Some((epoch, end)) = diverging {
+                p.diverging_epoch.epoch = epoch;
+                p.diverging_epoch.end_offset = end;
+                p.records = Some(Bytes::new());
+                tr.partitions.push(p);
+                any_error = true;
+                continue;
+            }
+            if advanced {
+                drop(st);
+                part.wake();
+                st = part.state.lock();
+            }
             if fp.fetch_offset < log_start || fp.fetch_offset > st.log.log_end_offset() {
                 any_error = true;
                 p.error_code = ResponseError::OffsetOutOfRange.code();
@@ -87,7 +119,14 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
                 tr.partitions.push(p);
                 continue;
             }
-            let limit = if req.isolation_level == READ_COMMITTED { lso } else { hw };
+            // Followers copy up to the log end; consumers stop at the high watermark.
+            let limit = if replica >= 0 {
+                st.log.log_end_offset()
+            } else if req.isolation_level == READ_COMMITTED {
+                lso
+            } else {
+                hw
+            };
             let max = (fp.partition_max_bytes.max(0) as usize).min(remaining);
             let min_one = total == 0;
             let data = match st.log.read(fp.fetch_offset, max, limit, min_one) {
@@ -122,6 +161,15 @@ fn gather(ctx: &Ctx, req: &FetchRequest) -> (FetchResponse, usize, bool) {
         resp.responses.push(tr);
     }
     (resp, total, any_error)
+}
+
+/// The fetching follower's broker id, or -1 for a consumer.
+fn replica_id(ctx: &Ctx, req: &FetchRequest) -> i32 {
+    if ctx.version >= 15 {
+        req.replica_state.replica_id.0
+    } else {
+        req.replica_id.0
+    }
 }
 
 /// Asks every requested partition to wake `waiter` when it changes.

@@ -39,42 +39,55 @@ fn opt_str(s: &Option<StrBytes>) -> Option<String> {
     s.as_ref().map(|s| s.to_string())
 }
 
+/// FindCoordinator: the leader of the key's `__consumer_offsets` (groups)
+/// or `__transaction_state` (transactional ids) partition. The topic is
+/// created on first use, as Kafka does.
 pub fn find_coordinator(ctx: &Ctx, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
-    let (host, port) = ctx.broker.advertised();
     let mut r = FindCoordinatorResponse::default();
-    // Key type 0 is a group, 1 a transactional id; this broker coordinates both.
-    let valid_type = matches!(req.key_type, 0 | 1);
+    let keys: Vec<StrBytes> = if ctx.version >= 4 { req.coordinator_keys.clone() } else { vec![req.key.clone()] };
+    let answers: Vec<Result<(i32, String, u16), (ResponseError, String)>> = keys
+        .iter()
+        .map(|k| match req.key_type {
+            0 | 1 => ctx.broker.coordinator_for(req.key_type, k.as_str()).map_err(|e| (e, e.to_string())),
+            t => Err((ResponseError::InvalidRequest, format!("Unknown coordinator key type {t}"))),
+        })
+        .collect();
     if ctx.version >= 4 {
-        for key in req.coordinator_keys {
+        for (key, a) in keys.into_iter().zip(answers) {
             let mut c = CoordinatorEntry::default();
             c.key = key;
-            if valid_type {
-                c.node_id = BrokerId(ctx.broker.node_id);
-                c.host = str_bytes(host.clone());
-                c.port = port as i32;
-            } else {
-                c.node_id = BrokerId(-1);
-                c.port = -1;
-                c.error_code = ResponseError::InvalidRequest.code();
-                c.error_message = Some(str_bytes(format!("Unknown coordinator key type {}", req.key_type)));
+            match a {
+                Ok((id, host, port)) => {
+                    c.node_id = BrokerId(id);
+                    c.host = str_bytes(host);
+                    c.port = port as i32;
+                }
+                Err((e, msg)) => {
+                    c.node_id = BrokerId(-1);
+                    c.port = -1;
+                    c.error_code = e.code();
+                    c.error_message = Some(str_bytes(msg));
+                }
             }
             r.coordinators.push(c);
         }
         return r;
     }
-    if valid_type {
-        r.node_id = BrokerId(ctx.broker.node_id);
-        r.host = str_bytes(host);
-        r.port = port as i32;
-    } else {
-        r.error_code = ResponseError::InvalidRequest.code();
-        r.node_id = BrokerId(-1);
-        r.port = -1;
-    }
-    if ctx.version == 0 {
-        r.error_message = None;
-    } else if !valid_type {
-        r.error_message = Some(str_bytes("Unknown coordinator key type"));
+    match answers.into_iter().next() {
+        Some(Ok((id, host, port))) => {
+            r.node_id = BrokerId(id);
+            r.host = str_bytes(host);
+            r.port = port as i32;
+        }
+        Some(Err((e, msg))) => {
+            r.error_code = e.code();
+            r.node_id = BrokerId(-1);
+            r.port = -1;
+            if ctx.version >= 1 {
+                r.error_message = Some(str_bytes(msg));
+            }
+        }
+        None => {}
     }
     r
 }
@@ -360,6 +373,11 @@ pub fn offset_fetch(ctx: &Ctx, req: OffsetFetchRequest) -> OffsetFetchResponse {
             let topics = g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
             let mut gr = OffsetFetchResponseGroup::default();
             gr.group_id = g.group_id.clone();
+            if !ctx.broker.groups.owns(g.group_id.0.as_str()) {
+                gr.error_code = ResponseError::NotCoordinator.code();
+                r.groups.push(gr);
+                continue;
+            }
             for (t, parts) in fetch_one(ctx, g.group_id.0.as_str(), topics) {
                 let mut tr = OffsetFetchResponseTopics::default();
                 tr.name = TopicName(str_bytes(t));
@@ -377,6 +395,12 @@ pub fn offset_fetch(ctx: &Ctx, req: OffsetFetchRequest) -> OffsetFetchResponse {
                 gr.topics.push(tr);
             }
             r.groups.push(gr);
+        }
+        return r;
+    }
+    if !ctx.broker.groups.owns(req.group_id.0.as_str()) {
+        if ctx.version >= 2 {
+            r.error_code = ResponseError::NotCoordinator.code();
         }
         return r;
     }

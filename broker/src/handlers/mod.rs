@@ -105,7 +105,7 @@ pub async fn dispatch(broker: &Arc<Broker>, req: Request, peer: Option<std::net:
     let resp = match req.body {
         RequestKind::ApiVersions(r) => Some(ResponseKind::ApiVersions(api_versions::handle(&ctx, r))),
         RequestKind::Metadata(r) => Some(ResponseKind::Metadata(metadata::handle(&ctx, r))),
-        RequestKind::Produce(r) => produce::handle(&ctx, r).map(ResponseKind::Produce),
+        RequestKind::Produce(r) => produce::handle(&ctx, r).await.map(ResponseKind::Produce),
         RequestKind::Fetch(r) => Some(ResponseKind::Fetch(fetch::handle(&ctx, r).await)),
         RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(&ctx, r))),
         RequestKind::OffsetForLeaderEpoch(r) => {

@@ -20,6 +20,10 @@ fn error_code(e: &AppendError) -> ResponseError {
         AppendError::FencedEpoch => ResponseError::InvalidProducerEpoch,
         AppendError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
         AppendError::DuplicateSequence => ResponseError::DuplicateSequenceNumber,
+        AppendError::NotLeader => ResponseError::NotLeaderOrFollower,
+        AppendError::NotEnoughReplicas => ResponseError::NotEnoughReplicas,
+        AppendError::NotEnoughReplicasAfterAppend => ResponseError::NotEnoughReplicasAfterAppend,
+        AppendError::Timeout => ResponseError::RequestTimedOut,
         AppendError::Io(_) => ResponseError::KafkaStorageError,
     }
 }
@@ -47,10 +51,16 @@ fn fit_version(p: &mut PartitionProduceResponse, version: i16) {
 }
 
 /// Returns `None` for acks=0: the client expects no response at all.
-pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
+/// With acks=all each partition's answer waits until its high watermark
+/// covers the batch (all of the ISR has it), up to the request's timeout.
+pub async fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
     let broker = &ctx.broker;
     let acks_ok = matches!(req.acks, 0 | 1 | -1);
+    let acks_all = req.acks == -1;
     let now = now_ms();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(req.timeout_ms.max(0) as u64);
+    // (topic index, partition index in the response, partition, last offset)
+    let mut waits = Vec::new();
     let mut resp = ProduceResponse::default();
     for td in req.topic_data {
         let topic = if ctx.version >= 13 { broker.topic_by_id(&td.topic_id) } else { broker.topic(td.name.0.as_str()) };
@@ -63,8 +73,11 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
             } else if let Some(part) = topic.as_ref().and_then(|t| usize::try_from(pd.index).ok().and_then(|i| t.partitions.get(i))) {
                 match pd.records.as_ref().filter(|r| !r.is_empty()) {
                     None => partition_error(pd.index, ResponseError::InvalidRecord, Some("no records".into())),
-                    Some(records) => match part.append(records, now) {
+                    Some(records) => match part.append_checked(records, now, acks_all) {
                         Ok((info, log_start)) => {
+                            if acks_all {
+                                waits.push((resp.responses.len(), tr.partition_responses.len(), part.clone(), info.last_offset));
+                            }
                             let mut p = PartitionProduceResponse::default();
                             p.index = pd.index;
                             p.base_offset = info.base_offset;
@@ -94,6 +107,15 @@ pub fn handle(ctx: &Ctx, req: ProduceRequest) -> Option<ProduceResponse> {
             tr.name = TopicName(str_bytes(t.name.clone()));
         }
         resp.responses.push(tr);
+    }
+    for (t, i, part, last_offset) in waits {
+        if let Err(e) = part.wait_replicated(last_offset, deadline).await {
+            tracing::debug!(topic = %part.topic, partition = part.index, error = %e, "acks=all not satisfied");
+            let pr = &mut resp.responses[t].partition_responses[i];
+            let mut err = partition_error(pr.index, error_code(&e), Some(e.to_string()));
+            fit_version(&mut err, ctx.version);
+            *pr = err;
+        }
     }
     (req.acks != 0).then_some(resp)
 }

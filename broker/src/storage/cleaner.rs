@@ -141,6 +141,7 @@ mod tests {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: i64::MAX,
             delete_retention_ms: i64::MAX,
+            min_insync_replicas: 1,
         }
     }
 

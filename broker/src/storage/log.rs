@@ -34,6 +34,14 @@ pub enum AppendError {
     OutOfOrder { expected: i32, got: i32 },
     #[error("duplicate sequence number")]
     DuplicateSequence,
+    #[error("This server is not the leader for that topic-partition.")]
+    NotLeader,
+    #[error("Messages are rejected since there are fewer in-sync replicas than required.")]
+    NotEnoughReplicas,
+    #[error("Messages are written to the log, but to fewer in-sync replicas than required.")]
+    NotEnoughReplicasAfterAppend,
+    #[error("The request timed out waiting for the in-sync replicas.")]
+    Timeout,
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -294,6 +302,91 @@ impl Log {
         Ok(())
     }
 
+    /// Appends batches copied from the partition leader: offsets and leader
+    /// epochs are already final and the bytes are stored unchanged, so every
+    /// replica holds identical batches. Producer state and the epoch cache
+    /// follow from the headers, as on the leader.
+    pub fn append_replicated(&mut self, records: &Bytes, now_ms: i64) -> Result<usize, AppendError> {
+        let batches = batch::split_and_validate(records)?;
+        let mut n = 0;
+        for (h, bytes) in &batches {
+            let leo = self.log_end_offset();
+            if h.last_offset() < leo {
+                continue;
+            }
+            if h.base_offset != leo {
+                return Err(AppendError::Io(std::io::Error::other(format!(
+                    "replicated batch at offset {} does not follow the log end offset {leo}",
+                    h.base_offset
+                ))));
+            }
+            self.append_patched(h, bytes, now_ms)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Removes every batch from the one containing `offset` on (a follower
+    /// dropping a tail the leader does not have). Segment files above are
+    /// deleted, the containing one cut, and the log reopened so producer
+    /// state, epochs and transaction indexes are rebuilt from what remains.
+    pub fn truncate_to(&mut self, offset: i64, now_ms: i64) -> std::io::Result<()> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        self.active.flush()?;
+        let offset = offset.max(0);
+        let mut cut: Option<(PathBuf, u64)> = None;
+        let mut remaining = 0usize;
+        let segs: Vec<&Segment> = self.sealed.iter().map(|s| &s.0).chain(std::iter::once(&self.active.seg)).collect();
+        for seg in &segs {
+            if seg.base_offset >= offset {
+                seg.delete_files();
+                continue;
+            }
+            remaining += 1;
+            if seg.next_offset() > offset {
+                let pos = seg
+                    .headers()?
+                    .into_iter()
+                    .find(|(_, h)| h.last_offset() >= offset)
+                    .map(|(pos, _)| pos)
+                    .unwrap_or_else(|| seg.size());
+                cut = Some((seg.log_path(), pos));
+                for ext in ["index", "timeindex"] {
+                    let _ = std::fs::remove_file(super::segment::file_name(&self.dir, seg.base_offset, ext));
+                }
+            }
+        }
+        if let Some((path, pos)) = cut {
+            let f = std::fs::OpenOptions::new().write(true).open(&path)?;
+            f.set_len(pos)?;
+            f.sync_all()?;
+        }
+        if remaining == 0 {
+            // Nothing below `offset` is left: start an empty segment there.
+            std::fs::File::create(super::segment::file_name(&self.dir, offset, "log"))?;
+        }
+        let log_start = self.log_start_offset;
+        let (mut log, _) = Log::open(&self.dir, self.config.clone(), now_ms)?;
+        log.log_start_offset = log_start.min(log.log_end_offset()).max(log.log_start_offset);
+        *self = log;
+        Ok(())
+    }
+
+    /// Empties the log and restarts it at `offset` (a follower that fell
+    /// behind the leader's log start offset).
+    pub fn reset_to(&mut self, offset: i64, now_ms: i64) -> std::io::Result<()> {
+        for seg in self.sealed.iter().map(|s| &s.0).chain(std::iter::once(&self.active.seg)) {
+            seg.delete_files();
+        }
+        std::fs::File::create(super::segment::file_name(&self.dir, offset, "log"))?;
+        let (log, _) = Log::open(&self.dir, self.config.clone(), now_ms)?;
+        *self = log;
+        self.advance_log_start(offset)?;
+        Ok(())
+    }
+
     /// Writes a transaction marker for `producer_id` (commit or abort) and
     /// returns its offset. The producer's epoch in the marker fences older ones.
     pub fn append_marker(&mut self, producer_id: i64, producer_epoch: i16, commit: bool, leader_epoch: i32, now_ms: i64) -> std::io::Result<i64> {
@@ -515,6 +608,7 @@ mod tests {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: i64::MAX,
             delete_retention_ms: i64::MAX,
+            min_insync_replicas: 1,
         }
     }
 

@@ -161,6 +161,8 @@ impl TxnMeta {
 
 pub struct TxnCoordinator {
     txns: Mutex<BTreeMap<String, TxnMeta>>,
+    /// `__transaction_state` partitions this broker leads and has loaded.
+    loaded: Mutex<std::collections::BTreeSet<i32>>,
     partitions: i32,
     max_timeout_ms: i32,
 }
@@ -172,23 +174,46 @@ impl TxnCoordinator {
         let int = |k: &str, d: i64| config.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(d);
         TxnCoordinator {
             txns: Mutex::new(BTreeMap::new()),
+            loaded: Mutex::new(Default::default()),
             partitions: int("transaction.state.log.num.partitions", 50).max(1) as i32,
             max_timeout_ms: int("transaction.max.timeout.ms", 900_000) as i32,
         }
     }
 
-    /// Creates `__transaction_state` if needed, replays it, and finishes any
-    /// transaction that was between prepare and complete when we stopped.
-    pub fn start(&self, broker: &Broker) -> anyhow::Result<()> {
-        if broker.topic(TXN_TOPIC).is_none() {
-            let configs = [("cleanup.policy".to_string(), "compact".to_string()), ("segment.bytes".to_string(), "104857600".to_string())]
-                .into_iter()
-                .collect();
-            broker.create_topic(TXN_TOPIC, self.partitions, 1, configs)?;
-        }
-        let topic = broker.topic(TXN_TOPIC).ok_or_else(|| anyhow::anyhow!("{TXN_TOPIC} missing"))?;
-        let mut txns = self.txns.lock();
+    pub fn partitions(&self) -> i32 {
+        self.partitions
+    }
+
+    /// Whether this broker coordinates `txn_id` (it leads its partition).
+    pub fn owns(&self, txn_id: &str) -> bool {
+        self.loaded.lock().contains(&partition_for(txn_id, self.partitions))
+    }
+
+    /// Follows leadership of `__transaction_state`, as the group coordinator
+    /// does: a partition this broker starts leading is replayed and any
+    /// transaction caught between prepare and complete is finished.
+    pub fn on_leadership(&self, broker: &Broker) {
+        let Some(topic) = broker.topic(TXN_TOPIC) else { return };
         for p in &topic.partitions {
+            let leader = p.state.lock().replica.is_leader();
+            let was = self.loaded.lock().contains(&p.index);
+            if leader && !was {
+                if let Err(e) = self.load_partition(broker, p) {
+                    tracing::error!(partition = p.index, error = %e, "cannot load {TXN_TOPIC}");
+                    continue;
+                }
+                self.loaded.lock().insert(p.index);
+            } else if !leader && was {
+                self.loaded.lock().remove(&p.index);
+                let n = self.partitions;
+                self.txns.lock().retain(|id, _| partition_for(id, n) != p.index);
+            }
+        }
+    }
+
+    fn load_partition(&self, broker: &Broker, p: &crate::partition::Partition) -> anyhow::Result<()> {
+        let mut txns = self.txns.lock();
+        {
             let st = p.state.lock();
             let end = st.log.log_end_offset();
             let mut offset = st.log.log_start_offset();
@@ -226,16 +251,22 @@ impl TxnCoordinator {
                 offset = next;
             }
         }
+        let n = self.partitions;
         let unfinished: Vec<String> = txns
             .values()
+            .filter(|m| partition_for(&m.transactional_id, n) == p.index)
             .filter(|m| matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort))
             .map(|m| m.transactional_id.clone())
             .collect();
-        tracing::info!(transactions = txns.len(), unfinished = unfinished.len(), "transaction coordinator loaded {TXN_TOPIC}");
+        tracing::info!(partition = p.index, transactions = txns.len(), unfinished = unfinished.len(), "transaction coordinator loaded {TXN_TOPIC} partition");
+        // Markers go out after this broker serves the partition; complete() writes them.
+        self.loaded.lock().insert(p.index);
         for id in unfinished {
             if let Some(m) = txns.get_mut(&id) {
                 let commit = m.state == TxnState::PrepareCommit;
-                self.complete(broker, m, commit)?;
+                if let Err(e) = self.complete(broker, m, commit) {
+                    tracing::warn!(transactional_id = %id, error = ?e, "cannot complete transaction yet");
+                }
             }
         }
         Ok(())
@@ -311,6 +342,9 @@ impl TxnCoordinator {
     /// id with a bumped epoch, which fences older instances. An open
     /// transaction of the previous instance is aborted first.
     pub fn init_producer_id(&self, broker: &Broker, txn_id: &str, timeout_ms: i32, req_pid: i64, req_epoch: i16) -> TxnResult<(i64, i16)> {
+        if !self.owns(txn_id) {
+            return Err(ResponseError::NotCoordinator);
+        }
         if timeout_ms <= 0 || timeout_ms > self.max_timeout_ms {
             return Err(ResponseError::InvalidTransactionTimeout);
         }
@@ -377,6 +411,9 @@ impl TxnCoordinator {
         verify_only: bool,
     ) -> Vec<((String, i32), Option<ResponseError>)> {
         let all = |e: ResponseError| partitions.iter().map(|p| (p.clone(), Some(e))).collect();
+        if !self.owns(txn_id) {
+            return all(ResponseError::NotCoordinator);
+        }
         let mut txns = self.txns.lock();
         let Some(m) = txns.get_mut(txn_id) else { return all(ResponseError::InvalidProducerIdMapping) };
         if let Err(e) = Self::check_producer(m, producer_id, epoch) {
@@ -416,6 +453,9 @@ impl TxnCoordinator {
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction.
     pub fn add_offsets(&self, broker: &Broker, txn_id: &str, producer_id: i64, epoch: i16, group: &str) -> TxnResult<()> {
+        if !self.owns(txn_id) {
+            return Err(ResponseError::NotCoordinator);
+        }
         let p = broker.groups.partition_for(group);
         let res = self.add_partitions(broker, txn_id, producer_id, epoch, &[(OFFSETS_TOPIC.to_string(), p)], false);
         match res.into_iter().next().and_then(|(_, e)| e) {
@@ -439,6 +479,9 @@ impl TxnCoordinator {
 
     /// EndTxn: commit or abort. Retries of a completed end are answered OK.
     pub fn end_txn(&self, broker: &Broker, txn_id: &str, producer_id: i64, epoch: i16, commit: bool) -> TxnResult<()> {
+        if !self.owns(txn_id) {
+            return Err(ResponseError::NotCoordinator);
+        }
         let mut txns = self.txns.lock();
         let m = txns.get_mut(txn_id).ok_or(ResponseError::InvalidProducerIdMapping)?;
         Self::check_producer(m, producer_id, epoch)?;
@@ -504,7 +547,7 @@ mod tests {
         assert_eq!(TxnMeta::decode("t".into(), Bytes::from_static(&[0, 0, 1])), None);
     }
 
-    fn broker() -> (std::sync::Arc<Broker>, tempfile::TempDir) {
+    async fn broker() -> (std::sync::Arc<Broker>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::config::BrokerConfig::from_props(
             [("log.dirs".to_string(), dir.path().display().to_string()), ("offsets.topic.num.partitions".into(), "3".into()), ("transaction.state.log.num.partitions".into(), "3".into())]
@@ -512,12 +555,13 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        (Broker::open(cfg).unwrap(), dir)
+        (Broker::start_standalone(cfg).await.unwrap(), dir)
     }
 
-    #[test]
-    fn fencing_commit_abort_and_recovery() {
-        let (b, dir) = broker();
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fencing_commit_abort_and_recovery() {
+        let (b, dir) = broker().await;
+        b.coordinator_for(1, "tx").unwrap();
         b.create_topic("out", 2, 1, Default::default()).unwrap();
         let (pid, e0) = b.txns.init_producer_id(&b, "tx", 60000, -1, -1).unwrap();
         let parts = vec![("out".to_string(), 0), ("out".to_string(), 1)];
@@ -540,6 +584,7 @@ mod tests {
         assert_eq!(fenced[0].1, Some(ResponseError::ProducerFenced));
         // The open transaction of the fenced instance was aborted with a marker.
         assert_eq!(b.partition("out", 0).unwrap().state.lock().log.log_end_offset(), 2);
+        b.shutdown().await;
         drop(b);
         let cfg = crate::config::BrokerConfig::from_props(
             [("log.dirs".to_string(), dir.path().display().to_string()), ("offsets.topic.num.partitions".into(), "3".into()), ("transaction.state.log.num.partitions".into(), "3".into())]
@@ -547,7 +592,7 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        let b = Broker::open(cfg).unwrap();
+        let b = Broker::start_standalone(cfg).await.unwrap();
         let m = b.txns.describe("tx").unwrap();
         assert_eq!((m.producer_id, m.producer_epoch, m.state), (pid, e1, TxnState::Empty));
     }
