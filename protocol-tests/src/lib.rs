@@ -1,6 +1,8 @@
 //! Test harness: starts the real `tributary-broker` binary on an ephemeral
 //! port with its own data directory, and speaks raw Kafka frames to it.
 
+pub mod cluster;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
