@@ -36,6 +36,25 @@ run: ## Build (release) and run the broker (data in ./data/broker), the schema r
 	  trap 'kill $$REGISTRY_PID $$CONNECT_PID 2>/dev/null; wait $$REGISTRY_PID $$CONNECT_PID 2>/dev/null' EXIT; \
 	  target/release/tributary-broker --override log.dirs=$(DATA_DIR)/broker
 
+# `cluster` starts the three nodes of config/cluster/ in the background, each
+# output line prefixed with its node's name, and waits. Ctrl-C (or any exit)
+# sends SIGTERM to all three and waits for them; a node that dies on its own
+# (say, `kill -9` to watch a failover) leaves the other two running.
+.PHONY: cluster
+cluster: ## Build (release) and run a 3-node cluster (config/cluster/): brokers on localhost:9092-9094, controllers on :19092-19094, data in ./data/cluster/node-N
+	$(call section,cargo build --release -p tributary-broker)
+	cargo build --release -p tributary-broker
+	@mkdir -p data/cluster/node-1 data/cluster/node-2 data/cluster/node-3
+	$(call section,3-node cluster on localhost:9092 localhost:9093 localhost:9094 (Ctrl-C to stop))
+	@pids=(); \
+	  stop() { trap - INT TERM EXIT; kill -TERM "$${pids[@]}" 2>/dev/null || true; wait "$${pids[@]}" 2>/dev/null || true; }; \
+	  trap stop EXIT; trap 'exit 130' INT TERM; \
+	  for n in 1 2 3; do \
+	    target/release/tributary-broker config/cluster/node-$$n.properties \
+	      > >(trap '' INT; exec sed -u "s/^/[node-$$n] /") 2>&1 & pids+=($$!); \
+	  done; \
+	  wait
+
 .PHONY: deps
 deps: ## Install the real clients the acceptance tests use (kcat, Python, Java jars) into .cache/
 	$(call section,test dependencies)
