@@ -286,6 +286,11 @@ impl Broker {
     /// Cluster images, applied in order: opens, updates and removes local
     /// replicas and sets each one's role. Idempotent; older images are skipped.
     pub fn apply_image(self: &Arc<Self>, img: &ClusterImage) {
+        // Until this run's registration is in the image, the image is a replay
+        // of the past: acting on it could make us a stale leader.
+        if img.brokers.get(&self.node_id).is_none_or(|b| b.incarnation != self.agent.incarnation) {
+            return;
+        }
         let mut applied = self.reconcile_lock.lock();
         if img.applied_index < *applied {
             return;

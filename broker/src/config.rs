@@ -330,8 +330,15 @@ impl BrokerConfig {
     }
 
     /// Names in `controller.listener.names`.
+    /// Unset, the conventional name CONTROLLER is assumed.
     pub fn controller_listener_names(&self) -> Vec<String> {
-        self.get("controller.listener.names").unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        let names: Vec<String> =
+            self.get("controller.listener.names").unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if names.is_empty() {
+            vec!["CONTROLLER".to_string()]
+        } else {
+            names
+        }
     }
 
     /// `listeners` without the controller listeners: what Kafka clients use.
@@ -434,7 +441,6 @@ fn parse_listener_list(v: &str) -> Vec<Listener> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .filter_map(|s| Listener::parse(s).ok())
-        .filter(|l| l.name != "CONTROLLER")
         .collect()
 }
 
@@ -515,7 +521,7 @@ mod tests {
         assert_eq!(p["listeners"], "PLAINTEXT://a:1,CONTROLLER://a:2");
         assert_eq!(p["log.dirs"], "/x");
         let c = BrokerConfig::from_props(p).unwrap();
-        assert_eq!(c.listeners().len(), 1, "CONTROLLER listener is not a client listener");
+        assert_eq!(c.client_listeners().len(), 1, "CONTROLLER listener is not a client listener");
         assert_eq!(c.log_dir(), PathBuf::from("/x"));
     }
 }

@@ -36,6 +36,14 @@ fn fetch_config(broker: &Broker) -> (i32, i32) {
 pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
     let mut conn: Option<Connection> = None;
     let mut conn_addr = String::new();
+    // Failures in a row; the first of a streak (and every 50th) is logged.
+    let mut failures = 0u32;
+    fn note_failure(failures: &mut u32, leader: i32, what: &str, e: &dyn std::fmt::Display) {
+        if *failures % 50 == 0 {
+            tracing::info!(leader, failures = *failures, error = %e, "replica fetcher: {what}");
+        }
+        *failures += 1;
+    }
     loop {
         let Some(b) = broker.upgrade() else { return };
         let parts = b.following(leader);
@@ -57,7 +65,7 @@ pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
                     conn_addr = addr.clone();
                 }
                 Err(e) => {
-                    tracing::debug!(leader, %addr, error = %e, "cannot reach the leader");
+                    note_failure(&mut failures, leader, "cannot reach the leader", &e);
                     drop(b);
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     continue;
@@ -99,12 +107,13 @@ pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
         let resp = match c.send(&req, FETCH_VERSION, Duration::from_millis(MAX_WAIT_MS as u64)).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!(leader, error = %e, "replica fetch failed; reconnecting");
+                note_failure(&mut failures, leader, "fetch failed; reconnecting", &e);
                 conn = None;
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         };
+        failures = 0;
         let Some(b) = broker.upgrade() else { return };
         let mut backoff = resp.error_code != 0;
         let now = now_ms();
@@ -160,6 +169,9 @@ pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
                     }
                     Some(e) => {
                         tracing::debug!(topic = %part.topic, partition = part.index, leader, error = ?e, "replica fetch error; waiting for metadata");
+                        if matches!(e, ResponseError::FencedLeaderEpoch | ResponseError::UnknownLeaderEpoch) {
+                            tracing::info!(topic = %part.topic, partition = part.index, leader, error = ?e, local_epoch = epoch, "leader epochs disagree; waiting for metadata");
+                        }
                         backoff = true;
                     }
                 }

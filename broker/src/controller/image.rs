@@ -78,6 +78,8 @@ pub enum Command {
     AlterPartition { topic: String, partition: i32, leader: i32, leader_epoch: i32, partition_epoch: i32, isr: Vec<i32> },
     /// Preferred-replica election (ElectLeaders with type PREFERRED).
     ElectPreferred { topic: String, partition: i32 },
+    /// Unclean election of a leaderless partition (ElectLeaders type UNCLEAN).
+    ElectUnclean { topic: String, partition: i32 },
     AllocateProducerIds { count: i64 },
 }
 
@@ -101,6 +103,7 @@ pub mod codes {
     pub const FENCED_LEADER_EPOCH: i16 = 74;
     pub const ELECTION_NOT_NEEDED: i16 = 84;
     pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+    pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
     pub const INELIGIBLE_REPLICA: i16 = 107;
     pub const INVALID_UPDATE_VERSION: i16 = 108;
     pub const STALE_BROKER_EPOCH: i16 = 77;
@@ -302,6 +305,25 @@ impl ClusterImage {
                 p.leader_epoch += 1;
                 p.partition_epoch += 1;
                 Reply::Ok
+            }
+            Command::ElectUnclean { topic, partition } => {
+                let alive: Vec<i32> = self.alive_brokers();
+                let Some(p) = self.topics.get_mut(topic).and_then(|t| usize::try_from(*partition).ok().and_then(|i| t.partitions.get_mut(i))) else {
+                    return err(codes::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+                };
+                if p.leader >= 0 {
+                    return err(codes::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition.");
+                }
+                match p.replicas.iter().copied().find(|r| alive.contains(r)) {
+                    Some(n) => {
+                        p.leader = n;
+                        p.isr = vec![n];
+                        p.leader_epoch += 1;
+                        p.partition_epoch += 1;
+                        Reply::Ok
+                    }
+                    None => err(codes::ELIGIBLE_LEADERS_NOT_AVAILABLE, "No live replica to elect."),
+                }
             }
             Command::AllocateProducerIds { count } => {
                 let start = self.next_producer_id;

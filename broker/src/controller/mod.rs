@@ -47,6 +47,7 @@ pub struct QuorumConfig {
     pub session_timeout: Duration,
     pub heartbeat_interval: Duration,
     pub unclean_default: bool,
+    pub rebalance_every: Option<Duration>,
     pub metadata_dir: std::path::PathBuf,
 }
 
@@ -86,7 +87,7 @@ impl QuorumConfig {
         if is_controller && !voters.contains_key(&(node_id as u64)) {
             anyhow::bail!("node.id {node_id} has the controller role but is not in controller.quorum.voters");
         }
-        let names: Vec<String> = c.get("controller.listener.names").unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let names = c.controller_listener_names();
         let controller_listener = c.listeners().into_iter().find(|l| names.contains(&l.name));
         let networked = voters.values().any(|a| !a.is_empty()) && voters.len() > 1;
         if is_controller && networked && controller_listener.is_none() {
@@ -103,6 +104,10 @@ impl QuorumConfig {
             session_timeout: Duration::from_millis(ms("broker.session.timeout.ms", 9000)),
             heartbeat_interval: Duration::from_millis(ms("broker.heartbeat.interval.ms", 2000)),
             unclean_default: c.get("unclean.leader.election.enable").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            rebalance_every: c
+                .get("auto.leader.rebalance.enable")
+                .is_none_or(|v| v.eq_ignore_ascii_case("true"))
+                .then(|| Duration::from_secs(ms("leader.imbalance.check.interval.seconds", 300).max(1))),
             metadata_dir: c.log_dir().join("__cluster_metadata-0"),
         })
     }
@@ -124,6 +129,9 @@ pub struct Controller {
     unclean_default: bool,
     heartbeats: Mutex<HashMap<i32, Instant>>,
     was_leader: AtomicBool,
+    /// `auto.leader.rebalance.enable` every `leader.imbalance.check.interval.seconds`.
+    rebalance_every: Option<Duration>,
+    last_rebalance: Mutex<Instant>,
     /// Proposed as the cluster id if the quorum has none yet.
     cluster_id_hint: String,
 }
@@ -162,6 +170,8 @@ impl Controller {
             unclean_default: q.unclean_default,
             heartbeats: Mutex::new(HashMap::new()),
             was_leader: AtomicBool::new(false),
+            rebalance_every: q.rebalance_every,
+            last_rebalance: Mutex::new(Instant::now()),
             cluster_id_hint,
         });
         tokio::spawn(Self::active_duties(c.clone()));
@@ -224,6 +234,33 @@ impl Controller {
             for id in expired {
                 tracing::warn!(broker = id, timeout_ms = self.session_timeout.as_millis() as u64, "broker missed its heartbeats: fencing it and moving its leaderships");
                 let _ = self.propose(Command::FenceBroker { id, unclean_default: self.unclean_default }).await;
+            }
+            if let Some(every) = self.rebalance_every {
+                let due = {
+                    let mut last = self.last_rebalance.lock();
+                    let due = last.elapsed() >= every;
+                    if due {
+                        *last = Instant::now();
+                    }
+                    due
+                };
+                if due {
+                    self.rebalance_leaders(&image).await;
+                }
+            }
+        }
+    }
+
+    /// Moves leadership back to preferred replicas that are alive and in sync
+    /// (Kafka's auto leader rebalance).
+    async fn rebalance_leaders(&self, image: &ClusterImage) {
+        for (name, t) in &image.topics {
+            for (i, p) in t.partitions.iter().enumerate() {
+                let pref = p.replicas[0];
+                if p.leader != pref && p.isr.contains(&pref) && image.alive(pref) {
+                    tracing::info!(topic = %name, partition = i, preferred = pref, "moving leadership back to the preferred replica");
+                    let _ = self.propose(Command::ElectPreferred { topic: name.clone(), partition: i as i32 }).await;
+                }
             }
         }
     }

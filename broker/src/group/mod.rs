@@ -63,6 +63,7 @@ pub struct Coordinator {
     retention_ms: i64,
     consumer_session_timeout_ms: i64,
     pub consumer_heartbeat_interval_ms: i32,
+    commit_timeout_ms: u64,
 }
 
 fn encode_records(entries: &[(Bytes, Option<Bytes>)], now: i64, txn: Option<TxnTag>) -> Bytes {
@@ -106,11 +107,29 @@ impl Coordinator {
             retention_ms: int("offsets.retention.minutes", 10080) * 60_000,
             consumer_session_timeout_ms: int("group.consumer.session.timeout.ms", 45_000),
             consumer_heartbeat_interval_ms: int("group.consumer.heartbeat.interval.ms", 5000) as i32,
+            commit_timeout_ms: int("offsets.commit.timeout.ms", 5000).max(1) as u64,
         }
     }
 
     pub fn partitions(&self) -> i32 {
         self.offsets_partitions
+    }
+
+    /// Waits until everything written so far to `group`'s partition is on
+    /// every in-sync replica (`offsets.commit.timeout.ms`, 5 s by default).
+    pub async fn replicated(&self, broker: &Broker, group: &str) -> Result<(), ResponseError> {
+        let p = records::partition_for(group, self.offsets_partitions);
+        let Some(part) = broker.partition(OFFSETS_TOPIC, p) else { return Ok(()) };
+        let end = part.state.lock().log.log_end_offset();
+        if end == 0 {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(self.commit_timeout_ms);
+        part.wait_replicated(end - 1, deadline).await.map_err(|e| match e {
+            crate::storage::log::AppendError::NotLeader => ResponseError::NotCoordinator,
+            crate::storage::log::AppendError::Timeout => ResponseError::RequestTimedOut,
+            _ => ResponseError::CoordinatorNotAvailable,
+        })
     }
 
     /// Whether this broker coordinates `group` (it leads its partition).

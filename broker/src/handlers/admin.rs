@@ -7,6 +7,7 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
+    ElectLeadersRequest, ElectLeadersResponse,
     CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteRecordsRequest,
     DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse, TopicName,
 };
@@ -201,5 +202,61 @@ pub fn delete_records(ctx: &Ctx, req: DeleteRecordsRequest) -> DeleteRecordsResp
         }
         resp.topics.push(tr);
     }
+    resp
+}
+
+/// ElectLeaders: preferred (0) or unclean (1) elections through the
+/// controller. A null topic list means every partition whose preferred
+/// replica (or, unclean, any live replica) could lead but does not.
+pub fn elect_leaders(ctx: &Ctx, req: ElectLeadersRequest) -> ElectLeadersResponse {
+    use crate::controller::{Command, Reply};
+    let unclean = ctx.version >= 1 && req.election_type == 1;
+    let img = ctx.broker.agent.image();
+    let wanted: Vec<(String, Vec<i32>)> = match &req.topic_partitions {
+        Some(tps) => tps.iter().map(|t| (t.topic.0.to_string(), t.partitions.clone())).collect(),
+        None => img
+            .topics
+            .iter()
+            .map(|(name, t)| {
+                let ps = t
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| if unclean { p.leader < 0 } else { p.leader != p.replicas[0] })
+                    .map(|(i, _)| i as i32)
+                    .collect();
+                (name.clone(), ps)
+            })
+            .filter(|(_, ps): &(String, Vec<i32>)| !ps.is_empty())
+            .collect(),
+    };
+    let mut resp = ElectLeadersResponse::default();
+    for (topic, parts) in wanted {
+        let mut tr = kafka_protocol::messages::elect_leaders_response::ReplicaElectionResult::default();
+        tr.topic = TopicName(str_bytes(topic.clone()));
+        for p in parts {
+            let mut pr = kafka_protocol::messages::elect_leaders_response::PartitionResult::default();
+            pr.partition_id = p;
+            let cmd = if unclean {
+                Command::ElectUnclean { topic: topic.clone(), partition: p }
+            } else {
+                Command::ElectPreferred { topic: topic.clone(), partition: p }
+            };
+            match ctx.broker.agent.propose_blocking(cmd) {
+                Ok(Reply::Error { code, message }) => {
+                    pr.error_code = code;
+                    pr.error_message = Some(str_bytes(message));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    pr.error_code = ResponseError::NotController.code();
+                    pr.error_message = Some(str_bytes(e.to_string()));
+                }
+            }
+            tr.partition_result.push(pr);
+        }
+        resp.replica_election_results.push(tr);
+    }
+    ctx.broker.apply_image(&ctx.broker.agent.image());
     resp
 }

@@ -304,7 +304,7 @@ pub fn delete_groups(ctx: &Ctx, req: DeleteGroupsRequest) -> DeleteGroupsRespons
     r
 }
 
-pub fn offset_commit(ctx: &Ctx, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn offset_commit(ctx: &Ctx, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let topics = req
         .topics
         .iter()
@@ -329,6 +329,19 @@ pub fn offset_commit(ctx: &Ctx, req: OffsetCommitRequest) -> OffsetCommitRespons
         req.group_instance_id.as_ref().map(|s| s.as_str()),
         topics,
     );
+    // Answer only once every in-sync replica of the group's partition has
+    // the commit, so it survives the coordinator's death.
+    let durable = ctx.broker.groups.replicated(&ctx.broker, req.group_id.0.as_str()).await;
+    let mut results = results;
+    if let Err(e) = durable {
+        for (_, parts) in results.iter_mut() {
+            for (_, err) in parts.iter_mut() {
+                if err.is_none() {
+                    *err = Some(e);
+                }
+            }
+        }
+    }
     let mut r = OffsetCommitResponse::default();
     for (t, parts) in results {
         let mut tr = OffsetCommitResponseTopic::default();

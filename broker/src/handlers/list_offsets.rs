@@ -30,6 +30,11 @@ pub fn handle(ctx: &Ctx, req: ListOffsetsRequest) -> ListOffsetsResponse {
                 continue;
             };
             let st = part.state.lock();
+            if !st.replica.is_leader() {
+                pr.error_code = ResponseError::NotLeaderOrFollower.code();
+                tr.partitions.push(pr);
+                continue;
+            }
             if p.current_leader_epoch >= 0 && p.current_leader_epoch != st.leader_epoch {
                 pr.error_code = if p.current_leader_epoch > st.leader_epoch {
                     ResponseError::UnknownLeaderEpoch.code()
@@ -82,7 +87,9 @@ pub fn offset_for_leader_epoch(ctx: &Ctx, req: OffsetForLeaderEpochRequest) -> O
                 None => e.error_code = ResponseError::UnknownTopicOrPartition.code(),
                 Some(part) => {
                     let st = part.state.lock();
-                    if p.current_leader_epoch >= 0 && p.current_leader_epoch != st.leader_epoch {
+                    if !st.replica.is_leader() {
+                        e.error_code = ResponseError::NotLeaderOrFollower.code();
+                    } else if p.current_leader_epoch >= 0 && p.current_leader_epoch != st.leader_epoch {
                         e.error_code = if p.current_leader_epoch > st.leader_epoch {
                             ResponseError::UnknownLeaderEpoch.code()
                         } else {

@@ -232,11 +232,13 @@ pub fn describe_topic_partitions(ctx: &Ctx, req: DescribeTopicPartitionsRequest)
     r
 }
 
-/// The active controller's id when this node is a voter, else this broker
-/// (clients only use it for admin routing, which any broker accepts here).
+/// The active controller's id when it is also a live broker, else the
+/// lowest live broker id: clients only use it to route admin requests,
+/// which every broker here accepts and forwards to the quorum.
 fn controller_id(ctx: &Ctx) -> i32 {
+    let img = ctx.broker.agent.image();
     match ctx.broker.agent.active_controller_id() {
-        id if id >= 0 && ctx.broker.agent.image().alive(id) => id,
-        _ => ctx.broker.node_id,
+        id if id >= 0 && img.alive(id) => id,
+        _ => img.alive_brokers().first().copied().unwrap_or(ctx.broker.node_id),
     }
 }

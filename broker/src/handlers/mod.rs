@@ -66,6 +66,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 2),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::WriteTxnMarkers, 1, 1),
 ];
 
 /// The first version the crate (and so this broker) can decode for `api`.
@@ -133,7 +135,7 @@ pub async fn dispatch(broker: &Arc<Broker>, req: Request, peer: Option<std::net:
         RequestKind::DescribeGroups(r) => Some(ResponseKind::DescribeGroups(groups::describe_groups(&ctx, r))),
         RequestKind::ListGroups(r) => Some(ResponseKind::ListGroups(groups::list_groups(&ctx, r))),
         RequestKind::DeleteGroups(r) => Some(ResponseKind::DeleteGroups(groups::delete_groups(&ctx, r))),
-        RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(groups::offset_commit(&ctx, r))),
+        RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(groups::offset_commit(&ctx, r).await)),
         RequestKind::OffsetFetch(r) => Some(ResponseKind::OffsetFetch(groups::offset_fetch(&ctx, r))),
         RequestKind::OffsetDelete(r) => Some(ResponseKind::OffsetDelete(groups::offset_delete(&ctx, r))),
         RequestKind::ConsumerGroupHeartbeat(r) => {
@@ -148,6 +150,8 @@ pub async fn dispatch(broker: &Arc<Broker>, req: Request, peer: Option<std::net:
         RequestKind::TxnOffsetCommit(r) => Some(ResponseKind::TxnOffsetCommit(txn::txn_offset_commit(&ctx, r))),
         RequestKind::DescribeTransactions(r) => Some(ResponseKind::DescribeTransactions(txn::describe_transactions(&ctx, r))),
         RequestKind::ListTransactions(r) => Some(ResponseKind::ListTransactions(txn::list_transactions(&ctx, r))),
+        RequestKind::WriteTxnMarkers(r) => Some(ResponseKind::WriteTxnMarkers(txn::write_txn_markers(&ctx, r))),
+        RequestKind::ElectLeaders(r) => Some(ResponseKind::ElectLeaders(admin::elect_leaders(&ctx, r))),
         RequestKind::DescribeProducers(r) => Some(ResponseKind::DescribeProducers(txn::describe_producers(&ctx, r))),
         other => anyhow::bail!("no handler for {other:?}"),
     };

@@ -218,3 +218,48 @@ pub fn describe_producers(ctx: &Ctx, req: DescribeProducersRequest) -> DescribeP
     }
     r
 }
+
+/// WriteTxnMarkers: the transaction coordinator of another broker asks this
+/// one, as partition leader, to write commit or abort markers (and, for
+/// `__consumer_offsets`, to apply or drop the staged offsets).
+pub fn write_txn_markers(ctx: &Ctx, req: WriteTxnMarkersRequest) -> WriteTxnMarkersResponse {
+    use kafka_protocol::messages::write_txn_markers_response::{
+        WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+    };
+    let now = crate::broker::now_ms();
+    let mut resp = WriteTxnMarkersResponse::default();
+    for m in req.markers {
+        let mut mr = WritableTxnMarkerResult::default();
+        mr.producer_id = m.producer_id;
+        for t in m.topics {
+            let mut tr = WritableTxnMarkerTopicResult::default();
+            tr.name = t.name.clone();
+            for p in t.partition_indexes {
+                let mut pr = WritableTxnMarkerPartitionResult::default();
+                pr.partition_index = p;
+                let res = match ctx.broker.partition(t.name.0.as_str(), p) {
+                    None => Err(ResponseError::UnknownTopicOrPartition),
+                    Some(part) if !part.state.lock().replica.is_leader() => Err(ResponseError::NotLeaderOrFollower),
+                    Some(part) => {
+                        if t.name.0.as_str() == crate::group::OFFSETS_TOPIC {
+                            ctx.broker.groups.complete_txn(&ctx.broker, m.producer_id.0, m.producer_epoch, m.transaction_result, &[p].into_iter().collect())
+                        } else {
+                            part.write_marker(m.producer_id.0, m.producer_epoch, m.transaction_result, now).map(|_| ())
+                        }
+                        .map_err(|e| {
+                            tracing::error!(topic = %t.name.0, partition = p, error = %e, "writing a transaction marker failed");
+                            ResponseError::KafkaStorageError
+                        })
+                    }
+                };
+                if let Err(e) = res {
+                    pr.error_code = e.code();
+                }
+                tr.partitions.push(pr);
+            }
+            mr.topics.push(tr);
+        }
+        resp.markers.push(mr);
+    }
+    resp
+}

@@ -305,7 +305,15 @@ impl TxnCoordinator {
     fn complete(&self, broker: &Broker, m: &mut TxnMeta, commit: bool) -> std::io::Result<()> {
         let now = now_ms();
         let mut offsets_partitions = BTreeSet::new();
+        // Partitions led elsewhere get their markers through WriteTxnMarkers.
+        let mut remote: BTreeMap<i32, Vec<(String, i32)>> = BTreeMap::new();
+        let image = broker.agent.image();
         for (topic, p) in &m.partitions {
+            let leader = image.partition(topic, *p).map_or(-1, |i| i.leader);
+            if leader >= 0 && leader != broker.node_id {
+                remote.entry(leader).or_default().push((topic.clone(), *p));
+                continue;
+            }
             if topic == OFFSETS_TOPIC {
                 offsets_partitions.insert(*p);
                 continue;
@@ -313,6 +321,9 @@ impl TxnCoordinator {
             if let Some(part) = broker.partition(topic, *p) {
                 part.write_marker(m.producer_id, m.producer_epoch, commit, now)?;
             }
+        }
+        for (leader, parts) in remote {
+            send_markers(broker, leader, m.producer_id, m.producer_epoch, commit, &parts)?;
         }
         broker.groups.complete_txn(broker, m.producer_id, m.producer_epoch, commit, &offsets_partitions)?;
         m.state = if commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
@@ -500,11 +511,20 @@ impl TxnCoordinator {
         }
     }
 
-    /// Aborts transactions open longer than their timeout, fencing the producer.
+    /// Aborts transactions open longer than their timeout, fencing the
+    /// producer, and retries completing ones whose markers did not all land.
     pub fn tick(&self, broker: &Broker) {
         let now = now_ms();
         let mut txns = self.txns.lock();
         for m in txns.values_mut() {
+            if matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) && now - m.last_update_ms > 1000 {
+                let commit = m.state == TxnState::PrepareCommit;
+                m.last_update_ms = now;
+                if let Err(e) = self.complete(broker, m, commit) {
+                    tracing::warn!(transactional_id = %m.transactional_id, error = %e, "completing transaction failed; will retry");
+                }
+                continue;
+            }
             if m.state == TxnState::Ongoing && m.start_ms >= 0 && now - m.start_ms > m.timeout_ms as i64 {
                 tracing::info!(transactional_id = %m.transactional_id, "aborting transaction past transaction.timeout.ms");
                 m.producer_epoch = m.producer_epoch.saturating_add(1);
@@ -596,4 +616,58 @@ mod tests {
         let m = b.txns.describe("tx").unwrap();
         assert_eq!((m.producer_id, m.producer_epoch, m.state), (pid, e1, TxnState::Empty));
     }
+}
+
+/// Sends commit/abort markers to the leader of `parts` (WriteTxnMarkers v1)
+/// and waits for its answer; any partition error fails the whole call so
+/// the transaction stays in its prepare state and is retried.
+fn send_markers(broker: &Broker, leader: i32, producer_id: i64, producer_epoch: i16, commit: bool, parts: &[(String, i32)]) -> std::io::Result<()> {
+    use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
+    use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
+    let image = broker.agent.image();
+    let info = image.brokers.get(&leader).filter(|b| !b.fenced).ok_or_else(|| std::io::Error::other(format!("partition leader {leader} is not available")))?;
+    let addr = format!("{}:{}", info.host, info.port);
+    let mut marker = WritableTxnMarker::default();
+    marker.producer_id = ProducerId(producer_id);
+    marker.producer_epoch = producer_epoch;
+    marker.transaction_result = commit;
+    marker.coordinator_epoch = 0;
+    for (topic, p) in parts {
+        match marker.topics.iter_mut().find(|t| t.name.0.as_str() == topic) {
+            Some(t) => t.partition_indexes.push(*p),
+            None => {
+                let mut t = WritableTxnMarkerTopic::default();
+                t.name = TopicName(kafka_protocol::protocol::StrBytes::from_string(topic.clone()));
+                t.partition_indexes.push(*p);
+                marker.topics.push(t);
+            }
+        }
+    }
+    let mut req = WriteTxnMarkersRequest::default();
+    req.markers.push(marker);
+    let cfg = tributary_client::connection::ConnectionConfig {
+        client_id: format!("broker-{}-txn-markers", broker.node_id),
+        request_timeout: std::time::Duration::from_secs(10),
+        ..Default::default()
+    };
+    let resp = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            let mut conn = tributary_client::connection::Connection::connect(&addr, &cfg).await?;
+            conn.send(&req, 1, std::time::Duration::ZERO).await
+        })
+    })
+    .map_err(|e| std::io::Error::other(format!("WriteTxnMarkers to broker {leader}: {e}")))?;
+    for m in resp.markers {
+        for t in m.topics {
+            for p in t.partitions {
+                if p.error_code != 0 {
+                    return Err(std::io::Error::other(format!(
+                        "WriteTxnMarkers to broker {leader}: {}-{} failed with error {}",
+                        t.name.0, p.partition_index, p.error_code
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
