@@ -633,16 +633,22 @@ impl Cluster {
     /// Fetch (v12, as a consumer: replica id -1, no leader epoch) of one
     /// partition from node `id`: the partition's error code and high watermark.
     pub fn fetch_probe(&self, id: i32, topic: &str, partition: i32) -> anyhow::Result<(i16, i64)> {
+        self.fetch_at(id, topic, partition, 0).map(|f| (f.error_code, f.high_watermark))
+    }
+
+    /// Fetch (v12, as a consumer, no wait) of one partition from node `id`
+    /// at `offset`, asking for up to 1 MiB.
+    pub fn fetch_at(&self, id: i32, topic: &str, partition: i32, offset: i64) -> anyhow::Result<FetchProbe> {
         let mut f = FetchRequest::default();
         f.max_wait_ms = 0;
         f.min_bytes = 0;
-        f.max_bytes = 1024;
+        f.max_bytes = 1 << 20;
         let mut ft = FetchTopic::default();
         ft.topic = topic_name(topic);
         let mut fp = FetchPartition::default();
         fp.partition = partition;
-        fp.fetch_offset = 0;
-        fp.partition_max_bytes = 1024;
+        fp.fetch_offset = offset;
+        fp.partition_max_bytes = 1 << 20;
         ft.partitions = vec![fp];
         f.topics = vec![ft];
         let ResponseKind::Fetch(r) = self.call(id, ApiKey::Fetch, 12, RequestKind::Fetch(f))? else {
@@ -652,7 +658,11 @@ impl Cluster {
             r.responses.iter().flat_map(|t| t.partitions.iter()).find(|p| p.partition_index == partition).ok_or_else(
                 || anyhow!("node {id}: partition {partition} missing from the Fetch response (error {})", r.error_code),
             )?;
-        Ok((p.error_code, p.high_watermark))
+        Ok(FetchProbe {
+            error_code: p.error_code,
+            high_watermark: p.high_watermark,
+            record_bytes: p.records.as_ref().map_or(0, |b| b.len()),
+        })
     }
 
     /// Prints every node's log (the last 256 KiB of each) to stderr.
@@ -742,6 +752,15 @@ fn describe_brokers(all: &BTreeMap<i32, anyhow::Result<MetadataView>>) -> String
 
 pub fn topic_name(t: &str) -> TopicName {
     TopicName(StrBytes::from_string(t.to_string()))
+}
+
+/// What one Fetch of one partition returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchProbe {
+    pub error_code: i16,
+    pub high_watermark: i64,
+    /// Bytes of record batches in the answer (0: nothing to read there).
+    pub record_bytes: usize,
 }
 
 // --- metadata views -----------------------------------------------------------
