@@ -222,7 +222,7 @@ fn read_range(bootstrap: &str, topic: &str, partition: i32, end: i64, timeout: D
     let t0 = Instant::now();
     let mut last_print = t0;
     let mut errors = Vec::new();
-    while out.last().map_or(true, |r: &Rec| r.offset < end - 1) {
+    while out.last().is_none_or(|r: &Rec| r.offset < end - 1) {
         assert!(
             t0.elapsed() < timeout,
             "{topic}-{partition}: read {} records (last offset {:?}) of [0, {end}) in {timeout:?}; errors: {errors:?}",
@@ -231,11 +231,8 @@ fn read_range(bootstrap: &str, topic: &str, partition: i32, end: i64, timeout: D
         );
         match c.poll(Duration::from_millis(500)) {
             None => {}
-            Some(Err(e)) => {
-                if errors.len() < 20 {
-                    errors.push(e.to_string());
-                }
-            }
+            Some(Err(e)) if errors.len() < 20 => errors.push(e.to_string()),
+            Some(Err(_)) => {}
             Some(Ok(m)) => out.push(Rec {
                 offset: m.offset(),
                 key: m.key().unwrap_or_default().to_vec(),
