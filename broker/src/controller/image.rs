@@ -68,8 +68,12 @@ pub enum Command {
     RegisterBroker { id: i32, host: String, port: u16, rack: Option<String>, incarnation: Uuid },
     /// The broker caught up with the metadata log: it may lead and join ISRs.
     UnfenceBroker { id: i32, incarnation: Uuid, unclean_default: bool },
-    /// Missed heartbeats or controlled shutdown: leadership moves away.
+    /// Missed heartbeats: leadership moves away, the broker leaves the ISRs.
     FenceBroker { id: i32, unclean_default: bool },
+    /// The broker is stopping cleanly: leadership moves to other live ISR
+    /// members where there is one; partitions it alone holds stay with it
+    /// until it is fenced.
+    ControlledShutdown { id: i32 },
     CreateTopic { name: String, id: Uuid, configs: BTreeMap<String, String>, assignments: Vec<Vec<i32>> },
     DeleteTopic { name: String },
     CreatePartitions { name: String, assignments: Vec<Vec<i32>> },
@@ -224,6 +228,31 @@ impl ClusterImage {
                     return err(codes::STALE_BROKER_EPOCH, "unknown broker");
                 }
                 self.fence(*id, *unclean_default);
+                Reply::Ok
+            }
+            Command::ControlledShutdown { id } => {
+                if !self.brokers.contains_key(id) {
+                    return err(codes::STALE_BROKER_EPOCH, "unknown broker");
+                }
+                let alive: Vec<i32> = self.alive_brokers();
+                for t in self.topics.values_mut() {
+                    for p in &mut t.partitions {
+                        if !p.isr.contains(id) || p.isr.len() < 2 {
+                            continue;
+                        }
+                        if p.leader == *id {
+                            match p.isr.iter().copied().find(|r| r != id && alive.contains(r)) {
+                                Some(n) => {
+                                    p.leader = n;
+                                    p.leader_epoch += 1;
+                                }
+                                None => continue,
+                            }
+                        }
+                        p.isr.retain(|r| r != id);
+                        p.partition_epoch += 1;
+                    }
+                }
                 Reply::Ok
             }
             Command::CreateTopic { name, id, configs, assignments } => {
@@ -463,6 +492,21 @@ mod tests {
         assert_eq!(img.partition("t", 0).unwrap().leader, -1);
         img.apply(&Command::UnfenceBroker { id: l, incarnation: inc[(l - 1) as usize], unclean_default: false });
         assert_eq!(img.partition("t", 0).unwrap().leader, l);
+    }
+
+    #[test]
+    fn controlled_shutdown_moves_leaders_but_keeps_sole_replicas() {
+        let (mut img, _) = cluster(3);
+        create(&mut img, "rf3", 1, 3);
+        let a = img.assign(1, 1, 0, 0).unwrap();
+        let solo = a[0][0];
+        img.apply(&Command::CreateTopic { name: "rf1".into(), id: Uuid::new_v4(), configs: BTreeMap::new(), assignments: a });
+        let l = img.partition("rf3", 0).unwrap().leader;
+        img.apply(&Command::ControlledShutdown { id: l });
+        let p = img.partition("rf3", 0).unwrap();
+        assert!(p.leader != l && p.leader >= 0 && !p.isr.contains(&l));
+        img.apply(&Command::ControlledShutdown { id: solo });
+        assert_eq!(img.partition("rf1", 0).unwrap().leader, solo, "a sole replica keeps leading until fenced");
     }
 
     #[test]

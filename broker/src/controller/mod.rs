@@ -310,9 +310,10 @@ impl Controller {
                 if !image.brokers.get(&id).is_some_and(|b| b.incarnation == incarnation) {
                     return BrokerResponse::Done { reply: Reply::Ok, index: image.applied_index };
                 }
-                self.heartbeats.lock().remove(&id);
+                // Its heartbeat entry stays: once the process is gone the
+                // session times out and the broker is fenced as usual.
                 tracing::info!(broker = id, "controlled shutdown: moving leaderships away");
-                self.propose(Command::FenceBroker { id, unclean_default: self.unclean_default }).await
+                self.propose(Command::ControlledShutdown { id }).await
             }
         }
     }
