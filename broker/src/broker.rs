@@ -115,6 +115,9 @@ pub struct Broker {
     pub agent: Arc<Agent>,
     /// Replica fetchers, one per leader broker this broker follows.
     fetchers: Mutex<HashMap<i32, tokio::task::JoinHandle<()>>>,
+    /// High watermarks read from `replication-offset-checkpoint` at start,
+    /// and the last ones written there.
+    hw_checkpoint: Mutex<(HashMap<(String, i32), i64>, BTreeMap<(String, i32), i64>)>,
     /// Consumer groups and committed offsets (state in `__consumer_offsets`).
     pub groups: crate::group::Coordinator,
     /// Transactions (state in `__transaction_state`).
@@ -136,6 +139,21 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
         return Err(format!("Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"));
     }
     Ok(())
+}
+
+const HW_CHECKPOINT: &str = "replication-offset-checkpoint";
+
+/// Reads Kafka's checkpoint format: version, count, then `topic partition offset` lines.
+fn read_hw_checkpoint(path: &Path) -> HashMap<(String, i32), i64> {
+    let Ok(text) = std::fs::read_to_string(path) else { return HashMap::new() };
+    text.lines()
+        .skip(2)
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (t, p, o) = (it.next()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+            Some(((t.to_string(), p), o))
+        })
+        .collect()
 }
 
 /// The cluster id recorded in this node's `meta.properties`, if any.
@@ -221,6 +239,7 @@ impl Broker {
             topics: RwLock::new(BTreeMap::new()),
             topic_ids: RwLock::new(HashMap::new()),
             reconcile_lock: Mutex::new(0),
+            hw_checkpoint: Mutex::new((read_hw_checkpoint(&log_dir.join(HW_CHECKPOINT)), BTreeMap::new())),
             producer_ids: Mutex::new((0, 0)),
             agent: agent.clone(),
             fetchers: Mutex::new(HashMap::new()),
@@ -379,6 +398,12 @@ impl Broker {
             _ => {}
         }
         let part = Partition::open(topic, p, &dir, lc, now)?;
+        // A replica starts from its last checkpointed high watermark, not its
+        // log end: a leader must not expose what the ISR may not have.
+        if let Some(hw) = self.hw_checkpoint.lock().0.get(&(topic.to_string(), p)) {
+            let mut st = part.state.lock();
+            st.high_watermark = (*hw).min(st.log.log_end_offset()).max(st.log.log_start_offset());
+        }
         if std::fs::read_to_string(&marker).ok().as_deref() != Some(want.as_str()) {
             write_atomic(&marker, want.as_bytes())?;
         }
@@ -700,13 +725,41 @@ impl Broker {
             h.abort();
         }
         self.flush_all();
+        self.checkpoint_high_watermarks();
         if let Some(c) = self.agent.controller() {
             let _ = c.raft.shutdown().await;
         }
     }
 
-    /// Periodic housekeeping: retention, and time-based flush.
+    /// Writes every replica's high watermark to `replication-offset-checkpoint`
+    /// (Kafka's format) when any changed.
+    fn checkpoint_high_watermarks(&self) {
+        let mut hws = BTreeMap::new();
+        for t in self.topics() {
+            for p in &t.partitions {
+                let st = p.state.lock();
+                if st.replica.replicas.contains(&self.node_id) {
+                    hws.insert((t.name.clone(), p.index), st.high_watermark);
+                }
+            }
+        }
+        let mut cp = self.hw_checkpoint.lock();
+        if cp.1 == hws {
+            return;
+        }
+        let mut text = format!("0\n{}\n", hws.len());
+        for ((t, p), hw) in &hws {
+            text.push_str(&format!("{t} {p} {hw}\n"));
+        }
+        match write_atomic(&self.log_dir.join(HW_CHECKPOINT), text.as_bytes()) {
+            Ok(()) => cp.1 = hws,
+            Err(e) => tracing::warn!(error = %e, "cannot write {HW_CHECKPOINT}"),
+        }
+    }
+
+    /// Periodic housekeeping: retention, time-based flush, the high-watermark checkpoint.
     pub fn housekeeping(&self, retention: bool) {
+        self.checkpoint_high_watermarks();
         let now = now_ms();
         let flush_ms = self.config.flush_interval_ms();
         for t in self.topics() {
