@@ -369,7 +369,7 @@ pub struct Agent {
     /// Fed from heartbeats when this node is not a voter.
     image_tx: Option<watch::Sender<Arc<ClusterImage>>>,
     leader_hint: Mutex<Option<String>>,
-    conns: tokio::sync::Mutex<HashMap<String, Option<TcpStream>>>,
+    conns: Mutex<HashMap<String, TcpStream>>,
     registered_index: AtomicU64,
     registered: AtomicBool,
     shutting_down: AtomicBool,
@@ -402,7 +402,7 @@ impl Agent {
             image_rx,
             image_tx,
             leader_hint: Mutex::new(None),
-            conns: tokio::sync::Mutex::new(HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
             registered_index: AtomicU64::new(u64::MAX),
             registered: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
@@ -430,8 +430,14 @@ impl Agent {
     }
 
     /// Sends `req` to the active controller, following redirects, until it
-    /// answers or the deadline passes.
+    /// answers or the deadline passes. Each attempt has its own short
+    /// timeout, so a controller that stopped answering (killed, SIGSTOPped)
+    /// costs one attempt and the next address is tried.
     pub async fn request(&self, req: BrokerRequest) -> Result<BrokerResponse, ProposeError> {
+        let attempt_timeout = match req {
+            BrokerRequest::Heartbeat { .. } => Duration::from_millis(1000),
+            _ => Duration::from_secs(5),
+        };
         let deadline = Instant::now() + REQUEST_DEADLINE;
         loop {
             if let Some(c) = &self.local {
@@ -442,25 +448,31 @@ impl Agent {
                     }
                 }
             }
+            // The local Raft's view of the leader is the freshest; then the
+            // last controller that answered; then every voter.
             let mut addrs = Vec::new();
-            if let Some(h) = self.leader_hint.lock().clone() {
-                addrs.push(h);
-            }
             if let Some((_, a)) = self.local.as_ref().and_then(|c| c.leader()) {
                 addrs.push(a);
             }
+            if let Some(h) = self.leader_hint.lock().clone() {
+                addrs.push(h);
+            }
             addrs.extend(self.q.controller_addrs());
             addrs.retain(|a| !a.is_empty());
-            addrs.dedup();
+            let mut seen = std::collections::HashSet::new();
+            addrs.retain(|a| seen.insert(a.clone()));
             for addr in addrs {
-                let resp = {
-                    let mut conns = self.conns.lock().await;
-                    let slot = conns.entry(addr.clone()).or_insert(None);
-                    rpc::call(slot, &addr, &Request::Broker(req.clone()), Duration::from_secs(10)).await
-                };
+                // Borrow a pooled connection (or open one) without holding
+                // the pool across the call: a slow controller must not stall
+                // this broker's other requests (heartbeats above all).
+                let mut slot = self.conns.lock().remove(&addr);
+                let resp = rpc::call(&mut slot, &addr, &Request::Broker(req.clone()), attempt_timeout).await;
+                if let Some(stream) = slot {
+                    self.conns.lock().insert(addr.clone(), stream);
+                }
                 match resp {
                     Ok(Response::Broker(BrokerResponse::NotController { leader })) => {
-                        if let Some(l) = leader.filter(|l| !l.is_empty()) {
+                        if let Some(l) = leader.filter(|l| !l.is_empty() && *l != addr) {
                             *self.leader_hint.lock() = Some(l);
                         }
                     }
@@ -469,7 +481,13 @@ impl Agent {
                         return Ok(r);
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::debug!(controller = %addr, error = %e, "controller unreachable"),
+                    Err(e) => {
+                        tracing::debug!(controller = %addr, error = %e, "controller unreachable");
+                        let mut hint = self.leader_hint.lock();
+                        if hint.as_deref() == Some(addr.as_str()) {
+                            *hint = None;
+                        }
+                    }
                 }
             }
             if Instant::now() > deadline {
