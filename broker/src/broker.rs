@@ -117,7 +117,7 @@ pub struct Broker {
     fetchers: Mutex<HashMap<i32, tokio::task::JoinHandle<()>>>,
     /// High watermarks read from `replication-offset-checkpoint` at start,
     /// and the last ones written there.
-    hw_checkpoint: Mutex<(HashMap<(String, i32), i64>, BTreeMap<(String, i32), i64>)>,
+    hw_checkpoint: Mutex<HwCheckpoint>,
     /// Consumer groups and committed offsets (state in `__consumer_offsets`).
     pub groups: crate::group::Coordinator,
     /// Transactions (state in `__transaction_state`).
@@ -142,6 +142,9 @@ pub fn validate_topic_name(name: &str) -> Result<(), String> {
 }
 
 const HW_CHECKPOINT: &str = "replication-offset-checkpoint";
+
+/// (high watermarks read at start, high watermarks last written).
+type HwCheckpoint = (HashMap<(String, i32), i64>, BTreeMap<(String, i32), i64>);
 
 /// Reads Kafka's checkpoint format: version, count, then `topic partition offset` lines.
 fn read_hw_checkpoint(path: &Path) -> HashMap<(String, i32), i64> {

@@ -39,7 +39,7 @@ pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
     // Failures in a row; the first of a streak (and every 50th) is logged.
     let mut failures = 0u32;
     fn note_failure(failures: &mut u32, leader: i32, what: &str, e: &dyn std::fmt::Display) {
-        if *failures % 50 == 0 {
+        if failures.is_multiple_of(50) {
             tracing::info!(leader, failures = *failures, error = %e, "replica fetcher: {what}");
         }
         *failures += 1;

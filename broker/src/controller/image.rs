@@ -311,7 +311,7 @@ impl ClusterImage {
                     return err(codes::INVALID_REPLICA_ASSIGNMENT, "ISR must contain the leader and only replicas");
                 }
                 // Only live brokers may join the ISR.
-                if isr.iter().any(|r| !p.isr.contains(r) && !brokers.get(r).is_some_and(|b| !b.fenced)) {
+                if isr.iter().any(|r| !p.isr.contains(r) && brokers.get(r).is_none_or(|b| b.fenced)) {
                     return err(codes::INELIGIBLE_REPLICA, "a fenced replica cannot join the ISR");
                 }
                 p.isr = p.replicas.iter().copied().filter(|r| isr.contains(r)).collect();

@@ -307,7 +307,7 @@ impl Controller {
             BrokerRequest::Propose(cmd) => self.propose(cmd).await,
             BrokerRequest::ControlledShutdown { id, incarnation } => {
                 let image = self.image.borrow().clone();
-                if !image.brokers.get(&id).is_some_and(|b| b.incarnation == incarnation) {
+                if image.brokers.get(&id).is_none_or(|b| b.incarnation != incarnation) {
                     return BrokerResponse::Done { reply: Reply::Ok, index: image.applied_index };
                 }
                 // Its heartbeat entry stays: once the process is gone the

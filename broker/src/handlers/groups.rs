@@ -45,7 +45,8 @@ fn opt_str(s: &Option<StrBytes>) -> Option<String> {
 pub fn find_coordinator(ctx: &Ctx, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
     let mut r = FindCoordinatorResponse::default();
     let keys: Vec<StrBytes> = if ctx.version >= 4 { req.coordinator_keys.clone() } else { vec![req.key.clone()] };
-    let answers: Vec<Result<(i32, String, u16), (ResponseError, String)>> = keys
+    type Answer = Result<(i32, String, u16), (ResponseError, String)>;
+    let answers: Vec<Answer> = keys
         .iter()
         .map(|k| match req.key_type {
             0 | 1 => ctx.broker.coordinator_for(req.key_type, k.as_str()).map_err(|e| (e, e.to_string())),
