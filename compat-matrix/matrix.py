@@ -47,7 +47,24 @@ CACHE = ROOT / ".cache"
 BUILD = CACHE / "compat-matrix"
 RUNNERS = HERE / "runners"
 VENV_PY = CACHE / "venv" / "bin" / "python"
-SEED_DIR = Path(os.environ.get("SEED_EXAMPLES_DIR", ROOT.parent / "shared" / "seed-examples" / "clients"))
+
+
+def find_seed_dir() -> Path:
+    """`SEED_EXAMPLES_DIR`, else `../shared/seed-examples/clients` beside this
+    checkout, else beside the local checkout it was cloned from (a CI clone
+    into a scratch directory still runs the users' programs)."""
+    if os.environ.get("SEED_EXAMPLES_DIR"):
+        return Path(os.environ["SEED_EXAMPLES_DIR"])
+    rel = Path("shared") / "seed-examples" / "clients"
+    candidates = [ROOT.parent / rel]
+    origin = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "remote.origin.url"],
+                            capture_output=True, text=True).stdout.strip()
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / rel)
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SEED_DIR = find_seed_dir()
 GOPATH = f"{BUILD / 'gopath'}:/usr/share/gocode"
 REGISTRY_BIN = Path(os.environ.get("TRIBUTARY_REGISTRY_BIN", ROOT / "target" / "debug" / "tributary-registry"))
 
