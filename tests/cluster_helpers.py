@@ -16,11 +16,9 @@ they say. A paused or dead node is simply one that does not answer.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import struct
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Callable
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import Broker, _die_with_parent
+from conftest import Broker
 
 SESSION_TIMEOUT_S = 3.0
 RPC_TIMEOUT_S = 5.0
@@ -62,22 +60,8 @@ class ClusterNode(Broker):
         self.paused = False
 
     def start(self) -> None:
-        # As Broker.start, with TRIBUTARY_LOG set (the contract's log level).
-        assert not self.running(), f"node {self.node_id} already running"
-        self._log = open(self.log_path, "ab", buffering=0)
-        self._log.write(f"\n===== [harness] starting node {self.node_id}: {' '.join(self.command())}\n".encode())
-        env = {**os.environ, "NO_COLOR": "1", "TRIBUTARY_LOG": os.environ.get("TRIBUTARY_LOG", "info")}
-        self.proc = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            env=env,
-            preexec_fn=_die_with_parent,
-        )
+        super().start()
         self.paused = False
-        self._wait_until_listening()
 
     def note(self, text: str) -> None:
         with open(self.log_path, "ab") as f:

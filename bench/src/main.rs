@@ -606,21 +606,24 @@ fn default_repo_path(rel: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(rel)
 }
 
+/// Our broker binary: --broker-bin, else next to this executable.
+fn broker_bin(args: &Args) -> anyhow::Result<PathBuf> {
+    let bin = match &args.broker_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|d| d.join("tributary-broker"))
+            .context("no directory for the broker binary")?,
+    };
+    if !bin.exists() {
+        bail!("{} not found: build it (cargo build --release -p tributary-broker) or pass --broker-bin", bin.display());
+    }
+    Ok(bin)
+}
+
 fn start_targets(args: &Args) -> anyhow::Result<Vec<Target>> {
     let mut targets = Vec::new();
-    let ours = || -> anyhow::Result<Target> {
-        let bin = match &args.broker_bin {
-            Some(b) => b.clone(),
-            None => std::env::current_exe()?
-                .parent()
-                .map(|d| d.join("tributary-broker"))
-                .context("no directory for the broker binary")?,
-        };
-        if !bin.exists() {
-            bail!("{} not found: build it (cargo build --release -p tributary-broker) or pass --broker-bin", bin.display());
-        }
-        Target::start_tributary(&bin, &args.broker_overrides)
-    };
+    let ours = || -> anyhow::Result<Target> { Target::start_tributary(&broker_bin(args)?, &args.broker_overrides) };
     match &args.bootstrap {
         Some(b) => {
             if args.with_tributary {
@@ -631,14 +634,7 @@ fn start_targets(args: &Args) -> anyhow::Result<Vec<Target>> {
         None => targets.push(ours()?),
     }
     if args.cluster {
-        let bin = match &args.broker_bin {
-            Some(b) => b.clone(),
-            None => std::env::current_exe()?
-                .parent()
-                .map(|d| d.join("tributary-broker"))
-                .context("no directory for the broker binary")?,
-        };
-        targets.push(Target::start_tributary_cluster(&bin, &args.broker_overrides)?);
+        targets.push(Target::start_tributary_cluster(&broker_bin(args)?, &args.broker_overrides)?);
     }
     if let Some(bin) = &args.tansu {
         targets.push(Target::start_tansu(bin)?);

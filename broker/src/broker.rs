@@ -99,6 +99,12 @@ fn reply_to_result(reply: Reply) -> Result<Reply, AdminError> {
     }
 }
 
+/// The fetcher copying from one leader broker, and what it copies.
+struct Fetcher {
+    task: tokio::task::JoinHandle<()>,
+    partitions: Arc<Vec<Arc<Partition>>>,
+}
+
 pub struct Broker {
     pub config: BrokerConfig,
     pub node_id: i32,
@@ -114,7 +120,7 @@ pub struct Broker {
     /// Registration, heartbeats and proposals to the controller quorum.
     pub agent: Arc<Agent>,
     /// Replica fetchers, one per leader broker this broker follows.
-    fetchers: Mutex<HashMap<i32, tokio::task::JoinHandle<()>>>,
+    fetchers: Mutex<HashMap<i32, Fetcher>>,
     /// High watermarks read from `replication-offset-checkpoint` at start,
     /// and the last ones written there.
     hw_checkpoint: Mutex<HwCheckpoint>,
@@ -314,19 +320,30 @@ impl Broker {
             return;
         }
         let mut applied = self.reconcile_lock.lock();
-        if img.applied_index < *applied {
+        if img.applied_index <= *applied {
             return;
         }
         *applied = img.applied_index;
         let now = now_ms();
-        let mut follow = Vec::new();
+        let mut follow: HashMap<i32, Vec<Arc<Partition>>> = HashMap::new();
         for (name, ti) in &img.topics {
             let local = self.topic(name);
             let topic = match local {
                 Some(t) if t.id == ti.id && t.partitions.len() >= ti.partitions.len() && t.configs == ti.configs => t,
-                Some(t) if t.id == ti.id => {
+                other => {
+                    // Same topic with new partitions or configs: keep its
+                    // replicas. A new topic, or one recreated under this
+                    // name: drop what was here and open all of them.
+                    let mut parts = match other {
+                        Some(t) if t.id == ti.id => t.partitions.clone(),
+                        Some(old) => {
+                            self.remove_local_topic(&old);
+                            Vec::new()
+                        }
+                        None => Vec::new(),
+                    };
+                    let new_topic = parts.is_empty();
                     let lc = LogConfig::resolve(&ti.configs, &self.config);
-                    let mut parts = t.partitions.clone();
                     for p in &parts {
                         p.state.lock().log.set_config(lc.clone());
                     }
@@ -341,33 +358,16 @@ impl Broker {
                     }
                     let new = Arc::new(Topic { name: name.clone(), id: ti.id, partitions: parts, configs: ti.configs.clone() });
                     self.topics.write().insert(name.clone(), new.clone());
-                    new
-                }
-                other => {
-                    if let Some(old) = other {
-                        self.remove_local_topic(&old);
+                    if new_topic {
+                        self.topic_ids.write().insert(ti.id, name.clone());
+                        tracing::info!(topic = %name, partitions = ti.partitions.len(), "topic opened");
                     }
-                    let lc = LogConfig::resolve(&ti.configs, &self.config);
-                    let mut parts = Vec::new();
-                    for i in 0..ti.partitions.len() {
-                        match self.open_partition(name, ti.id, i as i32, lc.clone(), now) {
-                            Ok(p) => parts.push(p),
-                            Err(e) => {
-                                tracing::error!(topic = %name, partition = i, error = %e, "cannot open partition");
-                                break;
-                            }
-                        }
-                    }
-                    let new = Arc::new(Topic { name: name.clone(), id: ti.id, partitions: parts, configs: ti.configs.clone() });
-                    self.topics.write().insert(name.clone(), new.clone());
-                    self.topic_ids.write().insert(ti.id, name.clone());
-                    tracing::info!(topic = %name, partitions = ti.partitions.len(), "topic opened");
                     new
                 }
             };
             for (part, info) in topic.partitions.iter().zip(&ti.partitions) {
                 if let Some(leader) = self.update_role(part, info, now) {
-                    follow.push(leader);
+                    follow.entry(leader).or_default().push(part.clone());
                 }
             }
         }
@@ -376,11 +376,7 @@ impl Broker {
             self.remove_local_topic(&t);
             tracing::info!(topic = %t.name, "deleted topic");
         }
-        follow.sort_unstable();
-        follow.dedup();
-        for leader in follow {
-            self.ensure_fetcher(leader);
-        }
+        self.set_fetchers(follow);
         drop(applied);
         self.groups.on_leadership(self);
         self.txns.on_leadership(self);
@@ -477,28 +473,26 @@ impl Broker {
         follow
     }
 
-    fn ensure_fetcher(self: &Arc<Self>, leader: i32) {
+    /// Hands each leader's fetcher the partitions it now follows there,
+    /// starting fetchers for new leaders; a fetcher whose list became empty
+    /// stops at its next round.
+    fn set_fetchers(self: &Arc<Self>, mut follow: HashMap<i32, Vec<Arc<Partition>>>) {
         let mut f = self.fetchers.lock();
-        if f.get(&leader).is_some_and(|h| !h.is_finished()) {
-            return;
+        f.retain(|_, x| !x.task.is_finished());
+        for (leader, fetcher) in f.iter_mut() {
+            fetcher.partitions = Arc::new(follow.remove(leader).unwrap_or_default());
         }
-        f.insert(leader, tokio::spawn(crate::replica::run_fetcher(Arc::downgrade(self), leader)));
+        for (leader, partitions) in follow {
+            let task = tokio::spawn(crate::replica::run_fetcher(Arc::downgrade(self), leader));
+            f.insert(leader, Fetcher { task, partitions: Arc::new(partitions) });
+        }
     }
 
-    /// Partitions this broker follows from `leader`; when there are none the
-    /// fetcher for `leader` is unregistered (under the same lock `ensure_fetcher` takes).
-    pub fn following(&self, leader: i32) -> Vec<Arc<Partition>> {
+    /// Partitions this broker follows from `leader`. With none left the
+    /// fetcher is unregistered (under the lock `set_fetchers` takes) and stops.
+    pub fn following(&self, leader: i32) -> Arc<Vec<Arc<Partition>>> {
         let mut f = self.fetchers.lock();
-        let parts: Vec<Arc<Partition>> = self
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions.iter())
-            .filter(|p| {
-                let st = p.state.lock();
-                st.replica.leader == leader && !st.replica.is_leader() && st.replica.replicas.contains(&self.node_id)
-            })
-            .cloned()
-            .collect();
+        let parts = f.get(&leader).map(|x| x.partitions.clone()).unwrap_or_default();
         if parts.is_empty() {
             f.remove(&leader);
         }
@@ -724,8 +718,8 @@ impl Broker {
     /// Stops replication and the local controller (after `flush_all`).
     pub async fn shutdown(&self) {
         self.agent.controlled_shutdown().await;
-        for (_, h) in self.fetchers.lock().drain() {
-            h.abort();
+        for (_, fetcher) in self.fetchers.lock().drain() {
+            fetcher.task.abort();
         }
         self.flush_all();
         self.checkpoint_high_watermarks();

@@ -81,7 +81,7 @@ pub async fn run_fetcher(broker: Weak<Broker>, leader: i32) {
         req.session_id = 0;
         req.session_epoch = -1;
         let mut sent: Vec<(Arc<Partition>, i64, i32)> = Vec::new();
-        for p in &parts {
+        for p in parts.iter() {
             let st = p.state.lock();
             let mut fp = FetchPartition::default();
             fp.partition = p.index;

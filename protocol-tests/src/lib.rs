@@ -215,3 +215,42 @@ impl RawClient {
         matches!(self.stream.read(&mut b), Ok(0) | Err(_))
     }
 }
+
+/// Reads partitions `0..partitions` of `topic` from the beginning with an
+/// assigned (group-less) rdkafka consumer at `isolation` ("read_committed" or
+/// "read_uncommitted"): the payloads, once at least `expect` arrived and 2 s
+/// passed without more, or whatever arrived by `timeout`. A consume error panics.
+pub fn read_payloads(bootstrap: &str, topic: &str, partitions: i32, isolation: &str, expect: usize, timeout: Duration) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("reader-{isolation}"))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).expect("tpl");
+    }
+    c.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let deadline = Instant::now() + timeout;
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline {
+        match c.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+                quiet_since = Instant::now();
+            }
+            Some(Err(e)) => panic!("consume error: {e}"),
+            None => {
+                if out.len() >= expect && quiet_since.elapsed() > Duration::from_secs(2) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}

@@ -3,48 +3,18 @@
 //! and a read_committed consumer sees exactly the committed records.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use protocol_tests::cluster::Cluster;
+use protocol_tests::read_payloads;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::{Message, Offset, TopicPartitionList};
 
 const TOPIC: &str = "txn-spread";
 const PARTITIONS: i32 = 3;
 
 fn read_all(bootstrap: &str, isolation: &str, expect: usize) -> Vec<String> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("reader-{isolation}"))
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", isolation)
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition_offset(TOPIC, p, Offset::Beginning).expect("tpl");
-    }
-    c.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut quiet_since = Instant::now();
-    while Instant::now() < deadline {
-        match c.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
-                quiet_since = Instant::now();
-            }
-            Some(Err(e)) => eprintln!("consume error (retried): {e}"),
-            None => {
-                if out.len() >= expect && quiet_since.elapsed() > Duration::from_secs(2) {
-                    break;
-                }
-            }
-        }
-    }
-    out
+    read_payloads(bootstrap, TOPIC, PARTITIONS, isolation, expect, Duration::from_secs(60))
 }
 
 #[test]

@@ -3,12 +3,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use protocol_tests::BrokerProcess;
+use protocol_tests::{read_payloads, BrokerProcess};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer, DefaultProducerContext};
-use rdkafka::{Message, Offset, TopicPartitionList};
 
 fn txn_producer(bootstrap: &str, id: &str) -> ThreadedProducer<DefaultProducerContext> {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
@@ -22,36 +20,7 @@ fn txn_producer(bootstrap: &str, id: &str) -> ThreadedProducer<DefaultProducerCo
 }
 
 fn read_all(bootstrap: &str, topic: &str, isolation: &str, expect_at_least: usize) -> Vec<String> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("reader-{isolation}"))
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", isolation)
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..2 {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).expect("tpl");
-    }
-    c.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut quiet_since = Instant::now();
-    while Instant::now() < deadline {
-        match c.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
-                quiet_since = Instant::now();
-            }
-            Some(Err(e)) => panic!("consume error: {e}"),
-            None => {
-                if out.len() >= expect_at_least && quiet_since.elapsed() > Duration::from_secs(2) {
-                    break;
-                }
-            }
-        }
-    }
-    out
+    read_payloads(bootstrap, topic, 2, isolation, expect_at_least, Duration::from_secs(20))
 }
 
 /// Acceptance (issue 4, 2 and 3): commit and abort interleaved; read_committed

@@ -131,6 +131,10 @@ impl ClusterImage {
         self.topics.get(topic).and_then(|t| usize::try_from(p).ok().and_then(|i| t.partitions.get(i)))
     }
 
+    fn partition_mut(&mut self, topic: &str, p: i32) -> Option<&mut PartitionInfo> {
+        self.topics.get_mut(topic).and_then(|t| usize::try_from(p).ok().and_then(|i| t.partitions.get_mut(i)))
+    }
+
     pub fn topic_by_id(&self, id: &Uuid) -> Option<(&String, &TopicInfo)> {
         self.topics.iter().find(|(_, t)| t.id == *id)
     }
@@ -295,7 +299,7 @@ impl ClusterImage {
             },
             Command::AlterPartition { topic, partition, leader, leader_epoch, partition_epoch, isr } => {
                 let brokers = self.brokers.clone();
-                let Some(p) = self.topics.get_mut(topic).and_then(|t| usize::try_from(*partition).ok().and_then(|i| t.partitions.get_mut(i))) else {
+                let Some(p) = self.partition_mut(topic, *partition) else {
                     return err(codes::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
                 };
                 if p.leader != *leader {
@@ -320,7 +324,7 @@ impl ClusterImage {
             }
             Command::ElectPreferred { topic, partition } => {
                 let alive: Vec<i32> = self.alive_brokers();
-                let Some(p) = self.topics.get_mut(topic).and_then(|t| usize::try_from(*partition).ok().and_then(|i| t.partitions.get_mut(i))) else {
+                let Some(p) = self.partition_mut(topic, *partition) else {
                     return err(codes::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
                 };
                 let preferred = p.replicas[0];
@@ -330,24 +334,21 @@ impl ClusterImage {
                 if !p.isr.contains(&preferred) || !alive.contains(&preferred) {
                     return err(codes::PREFERRED_LEADER_NOT_AVAILABLE, "Failed to elect leader for partition: preferred replica is not in the ISR or not alive.");
                 }
-                p.leader = preferred;
-                p.leader_epoch += 1;
+                set_leader(p, preferred);
                 p.partition_epoch += 1;
                 Reply::Ok
             }
             Command::ElectUnclean { topic, partition } => {
                 let alive: Vec<i32> = self.alive_brokers();
-                let Some(p) = self.topics.get_mut(topic).and_then(|t| usize::try_from(*partition).ok().and_then(|i| t.partitions.get_mut(i))) else {
+                let Some(p) = self.partition_mut(topic, *partition) else {
                     return err(codes::UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
                 };
                 if p.leader >= 0 {
                     return err(codes::ELECTION_NOT_NEEDED, "Leader election not needed for topic partition.");
                 }
-                match p.replicas.iter().copied().find(|r| alive.contains(r)) {
+                match choose_leader(p, &alive, true) {
                     Some(n) => {
-                        p.leader = n;
-                        p.isr = vec![n];
-                        p.leader_epoch += 1;
+                        set_leader(p, n);
                         p.partition_epoch += 1;
                         Reply::Ok
                     }
@@ -381,18 +382,13 @@ impl ClusterImage {
                     changed = true;
                 }
                 if p.leader == id {
-                    let next = p.isr.iter().copied().find(|r| *r != id && alive.contains(r));
-                    let next = next.or_else(|| if unclean { p.replicas.iter().copied().find(|r| alive.contains(r)) } else { None });
-                    match next {
-                        Some(n) => {
-                            if !p.isr.contains(&n) {
-                                p.isr = vec![n];
-                            }
-                            p.leader = n;
+                    match choose_leader(p, &alive, unclean) {
+                        Some(n) => set_leader(p, n),
+                        None => {
+                            p.leader = -1;
+                            p.leader_epoch += 1;
                         }
-                        None => p.leader = -1,
                     }
-                    p.leader_epoch += 1;
                     changed = true;
                 }
                 if changed {
@@ -412,19 +408,30 @@ impl ClusterImage {
                 if p.leader >= 0 {
                     continue;
                 }
-                let next = p.isr.iter().copied().find(|r| alive.contains(r));
-                let next = next.or_else(|| if unclean { p.replicas.iter().copied().find(|r| alive.contains(r)) } else { None });
-                if let Some(n) = next {
-                    if !p.isr.contains(&n) {
-                        p.isr = vec![n];
-                    }
-                    p.leader = n;
-                    p.leader_epoch += 1;
+                if let Some(n) = choose_leader(p, &alive, unclean) {
+                    set_leader(p, n);
                     p.partition_epoch += 1;
                 }
             }
         }
     }
+}
+
+/// The next leader of `p`: its first live ISR member, else (unclean
+/// election) its first live replica. `None`: no eligible replica.
+fn choose_leader(p: &PartitionInfo, alive: &[i32], unclean: bool) -> Option<i32> {
+    let live = |r: &i32| alive.contains(r);
+    p.isr.iter().copied().find(live).or_else(|| if unclean { p.replicas.iter().copied().find(live) } else { None })
+}
+
+/// Makes `n` the leader with a new leader epoch; an unclean leader (not in
+/// the ISR) becomes the whole ISR.
+fn set_leader(p: &mut PartitionInfo, n: i32) {
+    if !p.isr.contains(&n) {
+        p.isr = vec![n];
+    }
+    p.leader = n;
+    p.leader_epoch += 1;
 }
 
 #[cfg(test)]

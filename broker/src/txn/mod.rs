@@ -16,6 +16,8 @@ use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, RecordBat
 use kafka_protocol::ResponseError;
 use parking_lot::Mutex;
 
+use tributary_client::connection::Connection;
+
 use crate::broker::{now_ms, Broker};
 use crate::group::records::partition_for;
 use crate::group::OFFSETS_TOPIC;
@@ -163,6 +165,8 @@ pub struct TxnCoordinator {
     txns: Mutex<BTreeMap<String, TxnMeta>>,
     /// `__transaction_state` partitions this broker leads and has loaded.
     loaded: Mutex<std::collections::BTreeSet<i32>>,
+    /// Connections to other brokers for WriteTxnMarkers, by address.
+    marker_conns: Mutex<BTreeMap<String, Connection>>,
     partitions: i32,
     max_timeout_ms: i32,
 }
@@ -175,6 +179,7 @@ impl TxnCoordinator {
         TxnCoordinator {
             txns: Mutex::new(BTreeMap::new()),
             loaded: Mutex::new(Default::default()),
+            marker_conns: Mutex::new(BTreeMap::new()),
             partitions: int("transaction.state.log.num.partitions", 50).max(1) as i32,
             max_timeout_ms: int("transaction.max.timeout.ms", 900_000) as i32,
         }
@@ -323,7 +328,7 @@ impl TxnCoordinator {
             }
         }
         for (leader, parts) in remote {
-            send_markers(broker, leader, m.producer_id, m.producer_epoch, commit, &parts)?;
+            send_markers(broker, &self.marker_conns, leader, m.producer_id, m.producer_epoch, commit, &parts)?;
         }
         broker.groups.complete_txn(broker, m.producer_id, m.producer_epoch, commit, &offsets_partitions)?;
         m.state = if commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
@@ -621,7 +626,10 @@ mod tests {
 /// Sends commit/abort markers to the leader of `parts` (WriteTxnMarkers v1)
 /// and waits for its answer; any partition error fails the whole call so
 /// the transaction stays in its prepare state and is retried.
-fn send_markers(broker: &Broker, leader: i32, producer_id: i64, producer_epoch: i16, commit: bool, parts: &[(String, i32)]) -> std::io::Result<()> {
+fn send_markers(
+    broker: &Broker,
+    pool: &Mutex<BTreeMap<String, Connection>>,
+    leader: i32, producer_id: i64, producer_epoch: i16, commit: bool, parts: &[(String, i32)]) -> std::io::Result<()> {
     use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
     use kafka_protocol::messages::{ProducerId, TopicName, WriteTxnMarkersRequest};
     let image = broker.agent.image();
@@ -650,13 +658,21 @@ fn send_markers(broker: &Broker, leader: i32, producer_id: i64, producer_epoch: 
         request_timeout: std::time::Duration::from_secs(10),
         ..Default::default()
     };
-    let resp = tokio::task::block_in_place(|| {
+    // Reuse the connection to that broker; one that fails is dropped, and
+    // the coordinator's retry connects afresh.
+    let pooled = pool.lock().remove(&addr);
+    let (conn, resp) = tokio::task::block_in_place(|| {
         tokio::runtime::Handle::current().block_on(async {
-            let mut conn = tributary_client::connection::Connection::connect(&addr, &cfg).await?;
-            conn.send(&req, 1, std::time::Duration::ZERO).await
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => Connection::connect(&addr, &cfg).await?,
+            };
+            let resp = conn.send(&req, 1, std::time::Duration::ZERO).await?;
+            Ok::<_, tributary_client::Error>((conn, resp))
         })
     })
     .map_err(|e| std::io::Error::other(format!("WriteTxnMarkers to broker {leader}: {e}")))?;
+    pool.lock().insert(addr, conn);
     for m in resp.markers {
         for t in m.topics {
             for p in t.partitions {
